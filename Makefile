@@ -1,0 +1,39 @@
+# Thin wrapper over CMake: the README's two commands are `make run` and
+# `make test`. Both install what is missing first (scripts/setup.sh).
+.PHONY: all setup build release run test conformance bench clean
+
+DEBUG_DIR   ?= build/debug
+RELEASE_DIR ?= build/release
+CMAKE_GEN   := -G Ninja
+JOBS        ?= $(shell nproc)
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+$(DEBUG_DIR)/build.ninja:
+	cmake -S . -B $(DEBUG_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang
+
+$(RELEASE_DIR)/build.ninja:
+	cmake -S . -B $(RELEASE_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang
+
+build: setup $(DEBUG_DIR)/build.ninja
+	cmake --build $(DEBUG_DIR) -j $(JOBS)
+
+release: setup $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+# The main job on its bundled default.
+run: release
+	$(RELEASE_DIR)/neoboot demo
+
+# Everything under ctest, debug build with ASan+UBSan.
+test: build release
+	cd $(DEBUG_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+bench: release
+	bash bench/run.sh $(RELEASE_DIR)
+
+clean:
+	rm -rf build

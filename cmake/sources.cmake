@@ -1,0 +1,10 @@
+# Source lists shared by the hosted build and the bare-metal (pc) build.
+# Core sources must be freestanding-clean (see include/neoboot/platform.h).
+set(NB_CORE_SOURCES
+  src/lib/err.c
+  src/lib/log.c
+)
+
+set(NB_HOSTED_SOURCES
+  src/platform/hosted/platform.c
+)

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Install what a fresh Debian 12 machine lacks to build, run and test NeoBoot,
+# and fetch third-party sources from Debian's source packages into
+# third_party/ (git-ignored), checking their sha256. Idempotent: a second run
+# installs and downloads nothing.
+set -euo pipefail
+
+top="$(cd "$(dirname "$0")/.." && pwd)"
+tp="$top/third_party"
+
+# Debian packages, with what each is for (README lists them too).
+pkgs=(
+  build-essential cmake ninja-build pkg-config   # the build
+  clang lld libclang-rt-14-dev                   # sanitizers, libFuzzer
+  wasi-libc libclang-rt-14-dev-wasm32            # wasm apps (clang --target=wasm32-wasi)
+  libcmocka-dev                                  # unit tests
+  libslirp-dev                                   # unprivileged user-mode networking
+  wabt binaryen                                  # wasm reference tools (spec tests, fuzzing)
+  qemu-system-x86 qemu-utils                     # running NeoBoot images
+  socat curl python3 iproute2 dnsmasq-base       # real peers in integration tests
+  wrk tshark busybox-static ipxe ipxe-qemu      # load, capture, netboot peers
+  xz-utils dpkg-dev ca-certificates
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -q
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Third-party sources: Debian source packages through a private apt config
+# (deb-src entry of its own; the system's apt configuration is untouched).
+fetch_source() { # name version orig-tarball sha256 dest-dir
+  local name=$1 version=$2 orig=$3 sum=$4 dest=$5
+  if [ -f "$dest/.neoboot-verified" ]; then return 0; fi
+  local aptdir="$top/.cache/apt"
+  mkdir -p "$aptdir/lists/partial" "$aptdir/archives/partial" "$aptdir/etc/sources.list.d" "$top/.cache/src"
+  local mirror
+  mirror=$(grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
+           | head -n1 | tr -d ' ' || true)
+  mirror=${mirror%/}
+  [ -n "$mirror" ] || { echo "setup: no Debian mirror found in /etc/apt" >&2; exit 1; }
+  echo "deb-src $mirror bookworm main" > "$aptdir/etc/sources.list"
+  local opts=(-o Dir::Etc::SourceList="$aptdir/etc/sources.list"
+              -o Dir::Etc::SourceParts="$aptdir/etc/sources.list.d"
+              -o Dir::State::Lists="$aptdir/lists"
+              -o Dir::Cache::archives="$aptdir/archives")
+  if [ ! -f "$top/.cache/src/$orig" ]; then
+    apt-get "${opts[@]}" update -q >/dev/null
+    (cd "$top/.cache/src" && apt-get "${opts[@]}" source --download-only -q "$name=$version" >/dev/null)
+  fi
+  echo "$sum  $top/.cache/src/$orig" | sha256sum -c --quiet - \
+    || { echo "setup: checksum mismatch for $orig" >&2; exit 1; }
+  rm -rf "$dest" && mkdir -p "$dest"
+  tar -xf "$top/.cache/src/$orig" -C "$dest" --strip-components=1
+  touch "$dest/.neoboot-verified"
+  echo "setup: $name $version unpacked into ${dest#$top/}"
+}
+
+fetch_source lwip 2.1.3+dfsg1-2 lwip_2.1.3+dfsg1.orig.tar.xz \
+  0a8276d09fc4e97bbba2f953d74af2388fc2195ea156be9d7589e297a68fde24 "$tp/lwip"
+
+echo "setup: ok"
