@@ -1,15 +1,79 @@
-/* The hosted `neoboot` command. */
+/*
+ * The hosted `neoboot` program: a dispatcher over subcommands. Global
+ * options (--log SPEC) come before the command name.
+ */
+#include "commands.h"
+
 #include <neoboot/log.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+static const struct nb_command commands[] = {
+    /* name, summary, entry: keep sorted by name */
+    {NULL, NULL, NULL},
+};
+
+static void print_help(FILE *out)
+{
+    fprintf(out,
+            "NeoBoot: programmable network bootloader and WebAssembly network runtime\n"
+            "\n"
+            "usage: neoboot [--log SPEC] COMMAND [ARGS...]\n"
+            "       neoboot COMMAND --help\n"
+            "\n"
+            "commands:\n");
+    for (const struct nb_command *c = commands; c->name; c++)
+        fprintf(out, "  %-14s %s\n", c->name, c->summary);
+    fprintf(out,
+            "\n"
+            "options:\n"
+            "  --log SPEC     log levels, e.g. 'info' or 'warn,vsock=debug'\n"
+            "                 (levels: off error warn info debug trace)\n"
+            "  --help         this text\n"
+            "\n"
+            "Documentation: docs/cli.md\n");
+}
+
+int nb_cmd_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "neoboot %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see 'neoboot %s --help')\n", cmd);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        printf("usage: neoboot COMMAND [ARGS]\n");
-        return argc < 2 ? 2 : 0;
+    int i = 1;
+    while (i < argc && argv[i][0] == '-') {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_help(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
+            if (nb_log_configure(argv[i + 1]) != 0) {
+                fprintf(stderr, "neoboot: bad log spec '%s' (try 'info' or 'warn,vsock=debug')\n",
+                        argv[i + 1]);
+                return 2;
+            }
+            i += 2;
+            continue;
+        }
+        fprintf(stderr, "neoboot: unknown option '%s' (try 'neoboot --help')\n", argv[i]);
+        return 2;
     }
-    fprintf(stderr, "neoboot: unknown command '%s' (try --help)\n", argv[1]);
+    if (i >= argc) {
+        print_help(stderr);
+        return 2;
+    }
+    for (const struct nb_command *c = commands; c->name; c++)
+        if (strcmp(c->name, argv[i]) == 0)
+            return c->main(argc - i, argv + i);
+    fprintf(stderr, "neoboot: unknown command '%s' (try 'neoboot --help')\n", argv[i]);
     return 2;
 }
