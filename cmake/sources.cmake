@@ -3,8 +3,16 @@
 set(NB_CORE_SOURCES
   src/lib/err.c
   src/lib/log.c
+  src/net/addr.c
+  src/net/iface.c
+  src/net/loop.c
+  src/net/net_init.c
+  src/net/pkt.c
+  src/net/socket.c
+  src/net/vsock/vsock.c
 )
 
 set(NB_HOSTED_SOURCES
+  src/platform/hosted/memlink.c
   src/platform/hosted/platform.c
 )

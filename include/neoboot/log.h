@@ -33,7 +33,7 @@ struct nb_log_module {
 };
 
 #define NB_LOG_MODULE(n) \
-    static struct nb_log_module nb_log_mod_ = {#n, -1, NULL}
+    static struct nb_log_module nb_log_mod_ __attribute__((unused)) = {#n, -1, NULL}
 
 int nb_log_level_of(struct nb_log_module *m);
 
