@@ -218,7 +218,7 @@ static void account_alloc(struct nb_heap *h, struct nb_heap_block *b)
 void *nb_heap_alloc(struct nb_heap *h, size_t size, size_t align)
 {
     size_t need = block_size_for(size);
-    if (!need) {
+    if (!need || (align & (align - 1))) {
         h->st.failed++;
         return NULL;
     }
@@ -234,7 +234,7 @@ void *nb_heap_alloc(struct nb_heap *h, size_t size, size_t align)
         account_alloc(h, b);
         return payload(b);
     }
-    if (align & (align - 1) || align > ((size_t)1 << 40)) {
+    if (align > ((size_t)1 << 40)) {
         h->st.failed++;
         return NULL;
     }

@@ -49,7 +49,8 @@ void nb_heap_init(struct nb_heap *h);
 /* Hand [base, base+size) to the heap. 0, or -1 if too small or too many. */
 int nb_heap_add_region(struct nb_heap *h, void *base, size_t size);
 
-/* align: a power of two (values <= 16 mean 16). NULL when out of memory. */
+/* align: 0 or a power of two (values <= 16 mean 16). NULL when out of
+ * memory or for a bad alignment. */
 void *nb_heap_alloc(struct nb_heap *h, size_t size, size_t align);
 void nb_heap_free(struct nb_heap *h, void *p);
 /* realloc semantics: grows in place when the next block is free. */

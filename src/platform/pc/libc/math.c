@@ -67,7 +67,7 @@ double trunc(double x)
     uint64_t u = bits64(x);
     int e = (int)((u >> 52) & 0x7ff) - 1023;
     if (e >= 52)
-        return x + x; /* integral already; NaN becomes quiet */
+        return e == 1024 ? x + x : x; /* integral already; NaN made quiet */
     if (e < 0)
         return from64(u & (1ull << 63));
     uint64_t frac = 0x000fffffffffffffull >> e;
@@ -78,7 +78,7 @@ float truncf(float x)
     uint32_t u = bits32(x);
     int e = (int)((u >> 23) & 0xff) - 127;
     if (e >= 23)
-        return x + x;
+        return e == 128 ? x + x : x;
     if (e < 0)
         return from32(u & (1u << 31));
     uint32_t frac = 0x007fffffu >> e;
@@ -118,7 +118,7 @@ double rint(double x)
     uint64_t u = bits64(x);
     int e = (int)((u >> 52) & 0x7ff) - 1023;
     if (e >= 52)
-        return x + x;
+        return e == 1024 ? x + x : x;
     volatile double big = 0x1p52;
     double y = (u >> 63) ? (x - big) + big : (x + big) - big;
     return copysign(y, x);
@@ -128,7 +128,7 @@ float rintf(float x)
     uint32_t u = bits32(x);
     int e = (int)((u >> 23) & 0xff) - 127;
     if (e >= 23)
-        return x + x;
+        return e == 128 ? x + x : x;
     volatile float big = 0x1p23f;
     float y = (u >> 31) ? (x - big) + big : (x + big) - big;
     return copysignf(y, x);
@@ -156,7 +156,7 @@ float roundf(float x)
 double fmin(double x, double y)
 {
     if (isnan(x))
-        return y;
+        return isnan(y) ? x + y : y; /* two NaNs: a quiet one */
     if (isnan(y))
         return x;
     if (x == y)
@@ -166,7 +166,7 @@ double fmin(double x, double y)
 double fmax(double x, double y)
 {
     if (isnan(x))
-        return y;
+        return isnan(y) ? x + y : y; /* two NaNs: a quiet one */
     if (isnan(y))
         return x;
     if (x == y)
@@ -176,7 +176,7 @@ double fmax(double x, double y)
 float fminf(float x, float y)
 {
     if (isnan(x))
-        return y;
+        return isnan(y) ? x + y : y; /* two NaNs: a quiet one */
     if (isnan(y))
         return x;
     if (x == y)
@@ -186,7 +186,7 @@ float fminf(float x, float y)
 float fmaxf(float x, float y)
 {
     if (isnan(x))
-        return y;
+        return isnan(y) ? x + y : y; /* two NaNs: a quiet one */
     if (isnan(y))
         return x;
     if (x == y)

@@ -145,6 +145,14 @@ static void fp_digits(long double v, int ndig, char *digits, int *exp10)
     }
     int keep = ndig < 19 ? ndig : 19;
     bool up = keep < 20 && all[keep] >= 5;
+    if (up && all[keep] == 5) {
+        /* an exact tie (nothing after the 5) rounds to even, as glibc does */
+        bool tie = v == 0;
+        for (int i = keep + 1; i < 20 && tie; i++)
+            tie = all[i] == 0;
+        if (tie)
+            up = keep > 0 && (all[keep - 1] & 1);
+    }
     for (int i = 0; i < ndig; i++)
         digits[i] = i < keep ? all[i] : 0;
     if (up) {
@@ -245,9 +253,9 @@ static void fmt_fp(struct out *o, double dv, char conv, int flags, int width,
         /* %f: digits before the point = e10 + 1 (at least one "0") */
         int nd = 0;
         if (v != 0) {
-            /* find the exponent first, then ask for exactly the digits
-             * down to 10^-prec */
-            fp_digits(v, 1, dig, &e10);
+            /* the exponent first (from unrounded digits), then exactly
+             * the digits down to 10^-prec */
+            fp_digits(v, 19, dig, &e10);
             nd = e10 + 1 + prec;
             if (nd > FP_MAXDIG) {
                 /* huge numbers: digits beyond 19 are zeros anyway */
@@ -256,18 +264,15 @@ static void fmt_fp(struct out *o, double dv, char conv, int flags, int width,
             if (nd > 0) {
                 int e2;
                 fp_digits(v, nd, dig, &e2);
-                if (e2 != e10) { /* rounding carried into a new digit */
-                    e10 = e2;
-                    nd = e10 + 1 + prec;
-                    if (nd > FP_MAXDIG)
-                        nd = FP_MAXDIG;
-                }
+                /* rounding carried into a new leading digit (9.99 -> 10.0):
+                 * the digits are 1 and zeros, one place further left */
+                e10 = e2;
             } else if (nd == 0) {
                 /* value below the last shown digit: it may round up to it */
                 long double unit = 1.0L;
                 for (int i = 0; i < prec; i++)
                     unit /= 10.0L;
-                if (v >= unit / 2) {
+                if (v > unit / 2) {
                     dig[0] = 1;
                     nd = 1;
                     e10 = -prec;
