@@ -10,9 +10,16 @@ set(NB_CORE_SOURCES
   src/net/pkt.c
   src/net/socket.c
   src/net/vsock/vsock.c
+  src/shell/shell.c
+  src/svc/svc.c
 )
 
 set(NB_HOSTED_SOURCES
+  src/platform/hosted/cmd_serve.c
+  src/platform/hosted/hvbridge.c
+  src/platform/hosted/instance.c
   src/platform/hosted/memlink.c
   src/platform/hosted/platform.c
+  src/platform/hosted/relay.c
+  src/platform/hosted/vsock_uds.c
 )

@@ -188,7 +188,7 @@ def cmd_boot(args):
                                          m.group(1), t, q.accel))
         # the interrupt path works: a timer-driven wait returns, the console
         # answers (serial receive interrupt -> event loop)
-        q.send("stats\n")
+        q.send("stats\npc\n")
         q.wait_for(r"leak check: .*: ok", 20)
     finally:
         q.stop()
@@ -253,8 +253,9 @@ def cmd_ping(args):
         # A flood of large echo requests: the receive ring must keep being
         # refilled and every transmitted reply freed on completion.
         t0 = time.monotonic()
-        r = run(nsx + ["ping", "-f", "-c", "2000", "-s", "1400", "-W", "1",
-                       GUEST_IP], check=False, timeout=180)
+        # -l 64: up to 64 requests in flight, so the rings see bursts
+        r = run(nsx + ["ping", "-f", "-l", "64", "-c", "2000", "-s", "1400",
+                       "-W", "1", GUEST_IP], check=False, timeout=180)
         dt = time.monotonic() - t0
         log("\n".join(r.stdout.strip().splitlines()[-3:]))  # not the dots
         m = re.search(r"(\d+) packets transmitted, (\d+) received", r.stdout)
@@ -268,7 +269,7 @@ def cmd_ping(args):
             (got, sent, dt, got / dt))
 
         start = len(q.lines)
-        q.send("stats\n")
+        q.send("stats\npc\n")
         _, m, _ = q.wait_for(r"leak check: (\d+) live packets = (\d+) held by "
                              r"drivers \+ (\d+) queued: (\w+)", 30, start)
         i, st, _ = q.wait_for(r"l2test: (\d+) ARP replies, (\d+) echo replies", 5, start)
@@ -337,7 +338,7 @@ def cmd_idle(args):
         c1, t1 = cpu_seconds(q.proc.pid), time.monotonic()
         pct = 100 * (c1 - c0) / (t1 - t0)
         start = len(q.lines)
-        q.send("stats\n")
+        q.send("stats\npc\n")
         _, m, _ = q.wait_for(r"cpu: (\d+) halts", 20, start)
         log("idle: QEMU (TCG) used %.2f%% of a CPU over %.1f s; guest halted "
             "%s times" % (pct, t1 - t0, m.group(1)))
@@ -359,7 +360,7 @@ def boots_with(image, mem, machine="pc"):
         q.start()
         ok = q.wait_for(r"eth0: up, MAC", 30, fatal=False) is not None
         if ok:
-            q.send("stats\n")
+            q.send("stats\npc\n")
             ok = q.wait_for(r"leak check: .*: ok", 20, fatal=False) is not None
         return ok
     finally:

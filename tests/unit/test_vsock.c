@@ -229,6 +229,8 @@ static void test_credit_limits_sender(void **state)
     assert_int_equal(nb_send(c, big, sizeof big, 0), 4096);
     assert_int_equal(nb_send(c, big, sizeof big, 0), NB_EAGAIN);
     run_for(10);
+    assert_int_equal(vstats(P.a).credit_requests_sent, 0);
+    run_for(150); /* a stall that lasts: ask for credit */
     int64_t nread, rcvbuf;
     nb_getopt(s, NB_SO_NREAD, &nread);
     nb_getopt(s, NB_SO_RCVBUF, &rcvbuf);

@@ -47,6 +47,8 @@ NB_LOG_MODULE(vsock);
 /* Payloads smaller than this are copied into a shared buffer. */
 #define COALESCE_BELOW 1024
 #define COALESCE_BUF 4096
+/* Zero credit for this long: send CREDIT_REQUEST. */
+#define CREDIT_STALL_NS (100 * NB_NS_PER_MS)
 
 enum vstate {
     V_UNBOUND,
@@ -115,7 +117,7 @@ struct vconn {
     int reset_error;          /* sticky: why the connection ended abnormally */
 
     uint64_t connect_timeout_ns;
-    struct nb_timer timer;    /* connect timeout or close timeout */
+    struct nb_timer timer;    /* connect timeout, credit stall, close timeout */
 };
 
 struct vsock_ns {
@@ -518,6 +520,11 @@ static void conn_timer_fired(struct nb_timer *t)
         c->state = V_BOUND;
         c->so_error = NB_ETIMEDOUT;
         wake(c);
+    } else if (c->state == V_CONNECTED) {
+        if (peer_free(c) == 0 && !c->credit_requested) {
+            c->credit_requested = true;
+            conn_queue(c, P_CREDIT_REQUEST);
+        }
     } else if (c->state == V_CLOSING) {
         c->ns->stats.close_timeouts++;
         NB_DEBUG("close of %u -> %u:%u timed out; resetting", (unsigned)c->lport,
@@ -587,8 +594,11 @@ static void rx_credit(struct vconn *c, const struct nb_vsock_hdr *h)
     else
         c->ns->stats.rx_bad_credit++;
     c->peer_buf_alloc = h->buf_alloc;
-    if (peer_free(c) > 0)
+    if (peer_free(c) > 0) {
         c->credit_requested = false;
+        if (c->state == V_CONNECTED)
+            nb_timer_cancel(&c->timer); /* the stall timer */
+    }
     if (peer_free(c) > before)
         wake(c);
 }
@@ -1030,11 +1040,10 @@ static long vsock_send(nb_sock *s, const void *buf, size_t len, int flags,
         return NB_EAGAIN;
     uint32_t room = peer_free(c);
     if (room == 0) {
-        if (!c->credit_requested) {
-            /* Ask once per stall, in case an update was never sent. */
-            c->credit_requested = true;
-            conn_queue(c, P_CREDIT_REQUEST);
-        }
+        /* A correct peer sends CREDIT_UPDATE as its reader frees space. If
+         * the stall lasts, ask once, in case an update was lost. */
+        if (!c->credit_requested && !nb_timer_armed(&c->timer))
+            nb_timer_arm_in(&c->timer, CREDIT_STALL_NS);
         return NB_EAGAIN;
     }
     size_t max = NB_VSOCK_MAX_PAYLOAD;

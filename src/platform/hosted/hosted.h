@@ -22,10 +22,4 @@ int nb_hosted_rewatch(int fd, uint32_t events);
 /* Stop watching fd. Safe to call from that fd's own callback. */
 void nb_hosted_unwatch(int fd);
 
-/* Install SIGINT/SIGTERM handlers that set the interrupt flag and wake. */
-void nb_hosted_catch_signals(void);
-/* Nonzero once SIGINT/SIGTERM arrived (cleared by nb_hosted_clear_interrupt). */
-int nb_hosted_interrupted(void);
-void nb_hosted_clear_interrupt(void);
-
 #endif

@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <malloc.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -34,7 +33,6 @@ struct watch {
 static int epfd = -1;
 static int wakefd = -1;
 static struct watch *watches;
-static volatile sig_atomic_t interrupted;
 static int in_dispatch;
 
 static void platform_init(void)
@@ -180,28 +178,6 @@ void nb_platform_wake(void)
     uint64_t one = 1;
     if (write(wakefd, &one, sizeof one) < 0) { /* counter saturated: awake */ }
 }
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-    nb_platform_wake();
-}
-
-void nb_hosted_catch_signals(void)
-{
-    platform_init();
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
-int nb_hosted_interrupted(void) { return interrupted; }
-void nb_hosted_clear_interrupt(void) { interrupted = 0; }
 
 int nb_platform_entropy(void *buf, size_t len)
 {

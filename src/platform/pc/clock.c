@@ -6,9 +6,10 @@
  * (0x40000010, KVM/VMware), CPUID leaf 0x15 (crystal ratio), and otherwise
  * a measurement against the 8254 PIT. The PIT is read through channel 0's
  * latch command, which needs no port-0x61 gate and so also works on
- * microvm; the measurement runs for 50 ms while nothing else is going on,
- * which is the one busy wait the platform allows itself (bounded: if the
- * PIT never moves we fall back to CPUID leaf 0x16 or a guess, and say so).
+ * microvm. The measurement (the median of three 20 ms runs) is the one
+ * busy wait the platform allows itself, once at boot, and it is bounded:
+ * if the PIT never moves we fall back to CPUID leaf 0x16 or a guess, and
+ * say so.
  * Under TCG the TSC runs at the host's rate and the PIT in virtual time, so
  * the measurement is what makes the clock right there.
  *
@@ -68,8 +69,12 @@ static uint16_t pit_read(void)
     return (uint16_t)(hi << 8 | lo);
 }
 
-/* TSC ticks per second measured against the PIT, or 0 if it never moves. */
-static uint64_t pit_measure(void)
+/*
+ * TSC ticks per second over one PIT interval of `ticks` (< 65535), or 0 if
+ * the PIT never moves. Channel 0 runs in mode 2 from 0xffff; each sample
+ * pairs a latched count with the TSC read right after it.
+ */
+static uint64_t pit_measure_once(uint64_t ticks)
 {
     outb(0x43, 0x34); /* channel 0, lo/hi, mode 2 (rate generator) */
     outb(0x40, 0xff);
@@ -82,9 +87,9 @@ static uint64_t pit_measure(void)
             return 0;
     uint64_t t0 = rdtsc(), t1 = t0;
     prev = cur;
-    uint64_t elapsed = 0, target = PIT_HZ / 20; /* 50 ms */
+    uint64_t elapsed = 0;
     spins = 0;
-    while (elapsed < target) {
+    while (elapsed < ticks) {
         cur = pit_read();
         t1 = rdtsc();
         elapsed += prev >= cur ? (uint64_t)(prev - cur)
@@ -93,11 +98,23 @@ static uint64_t pit_measure(void)
         if (++spins > 50000000)
             return 0;
     }
+    return (t1 - t0) * PIT_HZ / elapsed;
+}
+
+/* The median of three 20 ms measurements: under a hypervisor one of them
+ * can be stretched by the host descheduling us between the two reads. */
+static uint64_t pit_measure(void)
+{
+    uint64_t m[3];
+    for (int i = 0; i < 3; i++)
+        if (!(m[i] = pit_measure_once(PIT_HZ / 50)))
+            return 0;
     /* stop the periodic IRQ0 source: mode 0 counts down once and stays */
     outb(0x43, 0x30);
     outb(0x40, 0x00);
     outb(0x40, 0x00);
-    return (t1 - t0) * PIT_HZ / elapsed;
+    uint64_t lo = m[0] < m[1] ? m[0] : m[1], hi = m[0] < m[1] ? m[1] : m[0];
+    return m[2] < lo ? lo : m[2] > hi ? hi : m[2];
 }
 
 static void set_freq(uint64_t hz, const char *how)

@@ -18,7 +18,9 @@
  *                         (default 10.0.2.15)
  *   neoboot.panic=MODE    after a fatal error: halt (default), reboot, poweroff
  *   virtio_mmio.device=   virtio-mmio devices (QEMU microvm adds these)
- * On the serial console: `stats`, `help`, `poweroff`, `reboot`.
+ * The serial console runs the shell (src/shell): `help`, `stats`, `log`,
+ * plus the platform's `pc` (driver/heap/irq counters and a packet leak
+ * check), `poweroff` and `reboot`.
  */
 #include "pc.h"
 #include "pci.h"
@@ -31,6 +33,7 @@
 #include <neoboot/net.h>
 #include <neoboot/pkt.h>
 #include <neoboot/platform.h>
+#include <neoboot/shell.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,7 +145,7 @@ static void print_line(void *arg, const char *line)
     nb_console_write("\n", 1);
 }
 
-static void leak_check(void)
+static void leak_check(nb_print_fn print, void *arg)
 {
     /* Every live packet must be accounted for: posted receive buffers,
      * frames in flight to the device, or queued in an interface FIFO. */
@@ -158,43 +161,53 @@ static void leak_check(void)
              (unsigned long long)ps.live, (unsigned long long)held,
              (unsigned long long)queued,
              ps.live == held + queued ? "ok" : "LEAK");
-    print_line(NULL, line);
+    print(arg, line);
 }
 
-static void cmd_stats(void)
+static int cmd_pc(int argc, char **argv, nb_print_fn print, void *arg)
 {
-    nb_net_print_stats(print_line, NULL);
-    nb_pc_virtio_net_print(print_line, NULL);
-    nb_pc_l2test_print(print_line, NULL);
-    nb_pc_heap_print(print_line, NULL);
-    nb_pc_irq_print(print_line, NULL);
+    (void)argc;
+    (void)argv;
+    nb_pc_virtio_net_print(print, arg);
+    nb_pc_l2test_print(print, arg);
+    nb_pc_heap_print(print, arg);
+    nb_pc_irq_print(print, arg);
     char line[96];
     snprintf(line, sizeof line, "cpu: %llu halts",
              (unsigned long long)nb_pc_halt_count());
-    print_line(NULL, line);
-    leak_check();
+    print(arg, line);
+    leak_check(print, arg);
+    return 0;
 }
 
-static void run_command(char *line)
+static int cmd_poweroff(int argc, char **argv, nb_print_fn print, void *arg)
 {
-    while (*line == ' ')
-        line++;
-    if (strcmp(line, "stats") == 0)
-        cmd_stats();
-    else if (strcmp(line, "poweroff") == 0)
-        nb_pc_poweroff();
-    else if (strcmp(line, "reboot") == 0)
-        nb_pc_reboot();
-    else if (strncmp(line, "log ", 4) == 0) {
-        if (nb_log_configure(line + 4) != 0)
-            print_line(NULL, "bad log spec");
-    } else if (*line)
-        print_line(NULL, "commands: stats, log SPEC, poweroff, reboot");
+    (void)argc;
+    (void)argv;
+    nb_pc_poweroff();
+    print(arg, "poweroff failed");
+    return NB_ENOSYS;
 }
+
+static int cmd_reboot(int argc, char **argv, nb_print_fn print, void *arg)
+{
+    (void)argc;
+    (void)argv;
+    (void)print;
+    (void)arg;
+    nb_pc_reboot();
+}
+
+static struct nb_shell_cmd pc_commands[] = {
+    {"pc", "pc", "platform counters: virtio-net, heap, interrupts, packet leak check",
+     cmd_pc, NULL},
+    {"poweroff", "poweroff", "power the machine off", cmd_poweroff, NULL},
+    {"reboot", "reboot", "reset the machine", cmd_reboot, NULL},
+};
 
 static void console_input(void)
 {
-    static char line[128];
+    static char line[NB_SHELL_LINE_MAX];
     static size_t len;
     char buf[32];
     int n;
@@ -203,8 +216,10 @@ static void console_input(void)
             char c = buf[i];
             if (c == '\r' || c == '\n') {
                 line[len] = 0;
-                run_command(line);
+                nb_shell_exec(line, print_line, NULL);
                 len = 0;
+                if (nb_shell_quit_requested())
+                    nb_pc_poweroff(); /* nothing to go back to */
             } else if (len + 1 < sizeof line) {
                 line[len++] = c;
             }
@@ -295,6 +310,8 @@ void nb_pc_start(uint32_t start_info)
     nb_pc_timer_init();
     __asm__ volatile("sti");
     nb_pc_serial_irq_init();
+    for (size_t i = 0; i < sizeof pc_commands / sizeof pc_commands[0]; i++)
+        nb_shell_register(&pc_commands[i]);
     nb_pc_console_set_handler(console_input);
     banner();
 

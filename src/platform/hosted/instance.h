@@ -1,0 +1,45 @@
+/*
+ * A hosted NeoBoot instance: the default stack with the devices the
+ * command line asked for (vsock through the hybrid bridge or a two-process
+ * UNIX device; networks once they exist), Ctrl-C handling, and an optional
+ * console reading shell commands from stdin. Commands that run services
+ * share this setup and its option parsing.
+ */
+#ifndef NEOBOOT_INSTANCE_H
+#define NEOBOOT_INSTANCE_H
+
+#include <neoboot/net.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct nb_instance_opts {
+    uint32_t cid;            /* --cid N: this instance's vsock CID (default 3) */
+    const char *vsock_uds;   /* --vsock-uds PATH: hybrid-vsock bridge */
+    const char *vsock_dev;   /* --vsock-dev listen:PATH|connect:PATH */
+};
+
+struct nb_instance {
+    struct nb_stack *st;
+    struct nb_hvbridge *bridge;
+    struct nb_iface *vsdev;
+};
+
+void nb_instance_defaults(struct nb_instance_opts *o);
+/* If argv[*i] is an instance option, consume it (and its value) and
+ * return 1; 0 if it is not one; 2 after printing a usage error. */
+int nb_instance_option(struct nb_instance_opts *o, int argc, char **argv,
+                       int *i, const char *cmd);
+/* Help lines for the instance options. */
+extern const char nb_instance_options_help[];
+
+/* Bring the instance up; prints what went wrong and returns NB_E*. */
+int nb_instance_start(struct nb_instance *in, const struct nb_instance_opts *o);
+void nb_instance_stop(struct nb_instance *in);
+/* Serve until Ctrl-C/SIGTERM or the console's `quit`. */
+void nb_instance_serve(struct nb_instance *in);
+
+/* Ctrl-C interrupts blocking calls (nb_loop_interrupt). */
+void nb_instance_catch_signals(void);
+
+#endif
