@@ -57,6 +57,8 @@ class Qemu:
         self.prefix = list(prefix)
         self.accel = accel
 
+    extra = []
+
     def cmd(self, accel):
         c = self.prefix + [
             "qemu-system-x86_64", "-accel", accel, "-M", self.machine,
@@ -66,7 +68,7 @@ class Qemu:
         ]
         if self.append:
             c += ["-append", self.append]
-        return c + self.net
+        return c + self.net + Qemu.extra
 
     def start(self):
         accels = ["tcg"]
@@ -155,10 +157,14 @@ class Qemu:
                 self.proc.wait(5)
 
 
+NIC_OPTS = ""
+
+
 def user_net(machine):
     """A NIC on a restricted slirp backend: it can reach nothing outside."""
     dev = "virtio-net-device" if machine.startswith("microvm") else "virtio-net-pci"
-    return ["-netdev", "user,id=n0,restrict=on", "-device", dev + ",netdev=n0"]
+    return ["-netdev", "user,id=n0,restrict=on",
+            "-device", dev + ",netdev=n0" + NIC_OPTS]
 
 
 def check_qemu():
@@ -226,7 +232,7 @@ def cmd_ping(args):
     microvm = args.machine.startswith("microvm")
     dev = "virtio-net-device" if microvm else "virtio-net-pci"
     net = ["-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % tap,
-           "-device", "%s,netdev=n0,mac=52:54:00:12:34:56" % dev]
+           "-device", "%s,netdev=n0,mac=52:54:00:12:34:56%s" % (dev, NIC_OPTS)]
     q = Qemu(args.image, args.machine, mem="64M",
              append="neoboot.test=echo neoboot.ip=%s" % GUEST_IP, net=net,
              prefix=nsx)
@@ -236,6 +242,8 @@ def cmd_ping(args):
         run(nsx + ["ip", "link", "set", "lo", "up"])
         q.start()
         q.wait_for(r"test responder for", 30)
+        _, drv, _ = q.wait_for(r"virtio_net: (eth0: .* bytes)", 30)
+        log("driver: " + drv.group(1))
         q.wait_for(r"eth0: up, MAC", 30)
         run(nsx + ["ip", "addr", "add", HOST_IP + "/24", "dev", tap])
         run(nsx + ["ip", "link", "set", tap, "up"])
@@ -387,6 +395,10 @@ def cmd_minmem(args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--image", required=True)
+    ap.add_argument("--nic-opts", default="",
+                    help="appended to the virtio-net -device, e.g. ,vectors=0")
+    ap.add_argument("--qemu-arg", action="append", default=[],
+                    help="extra QEMU argument (repeatable)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     for name in ("boot", "ping"):
         p = sub.add_parser(name)
@@ -394,6 +406,9 @@ def main():
     for name in ("fault", "idle", "minmem"):
         sub.add_parser(name)
     args = ap.parse_args()
+    global NIC_OPTS
+    NIC_OPTS = args.nic_opts
+    Qemu.extra = list(args.qemu_arg)
     if not os.path.exists(args.image):
         print("SKIP: %s not built (NB_PC_IMAGE off?)" % args.image)
         return SKIP
