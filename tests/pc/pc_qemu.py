@@ -44,7 +44,7 @@ class Qemu:
     """One QEMU process with the serial console on stdio."""
 
     def __init__(self, image, machine, mem="128M", append="", net=None,
-                 prefix=(), accel=None):
+                 prefix=(), accel=None, monitor=None):
         self.lines = []
         self.cond = threading.Condition()
         self.proc = None
@@ -56,6 +56,7 @@ class Qemu:
         self.net = net or []
         self.prefix = list(prefix)
         self.accel = accel
+        self.monitor = monitor  # a UNIX socket path for the human monitor
 
     extra = []
 
@@ -63,7 +64,9 @@ class Qemu:
         c = self.prefix + [
             "qemu-system-x86_64", "-accel", accel, "-M", self.machine,
             "-m", self.mem, "-nodefaults", "-display", "none",
-            "-monitor", "none", "-serial", "stdio", "-no-reboot",
+            "-monitor", ("unix:%s,server=on,wait=off" % self.monitor
+                         if self.monitor else "none"),
+            "-serial", "stdio", "-no-reboot",
             "-kernel", self.image,
         ]
         if self.append:
@@ -136,6 +139,18 @@ class Qemu:
         self.proc.stdin.write(text.encode())
         self.proc.stdin.flush()
 
+    def hmp(self, command):
+        """Run one human-monitor command (needs monitor=PATH)."""
+        import socket
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        try:
+            s.connect(self.monitor)
+            s.sendall((command + "\n").encode())
+            time.sleep(0.5)
+        finally:
+            s.close()
+
     def dump(self, last=40):
         with self.cond:
             tail = self.lines[-last:]
@@ -177,7 +192,9 @@ def check_qemu():
 
 def cmd_boot(args):
     check_qemu()
-    q = Qemu(args.image, args.machine, mem="64M", net=user_net(args.machine))
+    mon = "/tmp/nbpc-mon-%d.sock" % os.getpid()
+    q = Qemu(args.image, args.machine, mem="64M", net=user_net(args.machine),
+             monitor=mon)
     try:
         q.start()
         q.wait_for(r"NeoBoot pc", 30)
@@ -192,12 +209,24 @@ def cmd_boot(args):
         log("PASS %s: banner, TSC %.3f MHz (%s), eth0 up with MAC %s %.2f s "
             "after QEMU started (%s)" % (args.machine, mhz, cm.group(2),
                                          m.group(1), t, q.accel))
-        # the interrupt path works: a timer-driven wait returns, the console
-        # answers (serial receive interrupt -> event loop)
+        # a timer deadline: LAPIC timer -> hlt ends -> the loop runs it
+        _, tm, _ = q.wait_for(r"timer: a 20 ms sleep took ([\d.]+) ms", 5)
+        if not 19.9 <= float(tm.group(1)) < 500:
+            raise Fail("a 20 ms sleep took %s ms" % tm.group(1))
+        log("timer: a 20 ms sleep took %s ms" % tm.group(1))
+        # link state: the config-change interrupt reaches nb_iface_set_link
+        q.hmp("set_link n0 off")
+        q.wait_for(r"eth0: link down", 10)
+        q.hmp("set_link n0 on")
+        q.wait_for(r"eth0: link up", 10, q.wait_for(r"eth0: link down", 1)[0])
+        log("link: down and up again via config-change interrupts")
+        # the console answers (serial receive interrupt -> event loop -> shell)
         q.send("stats\npc\n")
         q.wait_for(r"leak check: .*: ok", 20)
     finally:
         q.stop()
+        if os.path.exists(mon):
+            os.unlink(mon)
 
 
 # ---------------------------------------------------------------- ping

@@ -286,6 +286,43 @@ static void banner(void)
         NB_INFO("command line: %s", nb_pc_boot.cmdline);
 }
 
+/*
+ * Prove the deadline path once per boot: sleep 20 ms in the event loop (a
+ * timer, nb_platform_wait arming the LAPIC timer, hlt, the timer vector)
+ * and report how long it really took.
+ */
+static bool timer_fired;
+
+static void selftest_timer_fn(struct nb_timer *t)
+{
+    (void)t;
+    timer_fired = true;
+}
+
+static bool selftest_done(void *arg)
+{
+    (void)arg;
+    return timer_fired;
+}
+
+static void timer_selftest(void)
+{
+    struct nb_timer t;
+    nb_timer_init(&t, selftest_timer_fn);
+    uint64_t halts0 = nb_pc_halt_count(), t0 = nb_clock_ns();
+    nb_timer_arm(&t, t0 + 20 * NB_NS_PER_MS);
+    int rc = nb_loop_run_until(selftest_done, NULL, t0 + NB_NS_PER_S);
+    uint64_t dt = nb_clock_ns() - t0;
+    if (rc == 0)
+        NB_INFO("timer: a 20 ms sleep took %llu.%03llu ms (%llu halts)",
+                (unsigned long long)(dt / NB_NS_PER_MS),
+                (unsigned long long)(dt % NB_NS_PER_MS / 1000),
+                (unsigned long long)(nb_pc_halt_count() - halts0));
+    else
+        NB_ERROR("timer: a 20 ms sleep did not end within 1 s (%s)", nb_strerror(rc));
+    nb_timer_cancel(&t);
+}
+
 static void log_device(void *arg, const char *line)
 {
     (void)arg;
@@ -314,6 +351,7 @@ void nb_pc_start(uint32_t start_info)
         nb_shell_register(&pc_commands[i]);
     nb_pc_console_set_handler(console_input);
     banner();
+    timer_selftest();
 
     char test[16] = "";
     nb_pc_cmdline_get("neoboot.test", test, sizeof test);
