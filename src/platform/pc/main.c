@@ -260,9 +260,12 @@ static void banner(void)
     for (unsigned i = 0; i < nb_pc_boot.nmem; i++)
         ranges += nb_pc_boot.mem[i].type == 1;
     NB_INFO("NeoBoot pc (x86_64), booted by PVH");
-    NB_INFO("memory: %llu MiB RAM in %u ranges, heap %llu KiB",
+    struct nb_pkt_stats ps;
+    nb_pkt_get_stats(&ps);
+    NB_INFO("memory: %llu MiB RAM in %u ranges, heap %llu KiB, packets up to %llu KiB",
             (unsigned long long)(nb_pc_boot.ram_bytes >> 20), ranges,
-            (unsigned long long)(ms.total >> 10));
+            (unsigned long long)(ms.total >> 10),
+            (unsigned long long)(ps.limit_bytes >> 10));
     NB_INFO("cpu: %s \"%s\"%s%s", nb_pc_cpu.vendor, nb_pc_cpu.brand,
             nb_pc_cpu.hypervisor ? ", hypervisor " : "",
             nb_pc_cpu.hypervisor ? nb_pc_cpu.hv_vendor : "");
@@ -336,6 +339,12 @@ void nb_pc_start(uint32_t start_info)
     nb_pc_trap_init();
     read_start_info(start_info);
     nb_pc_mm_init();
+    /* Packet memory may take at most half the heap (and never more than
+     * the core's default), so a flood cannot starve everything else. */
+    struct nb_memstats ms;
+    nb_platform_memstats(&ms);
+    uint64_t pkt_limit = ms.total / 2 < (64ull << 20) ? ms.total / 2 : 64ull << 20;
+    nb_pkt_set_limit(pkt_limit);
 
     char spec[128];
     if (nb_pc_cmdline_get("neoboot.log", spec, sizeof spec) &&
