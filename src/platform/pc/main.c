@@ -48,6 +48,7 @@ void nb_pc_virtio_net_print(void (*print)(void *arg, const char *line), void *ar
 void nb_pc_l2test_attach(struct nb_iface *ifc, const uint8_t ip[4]);
 void nb_pc_l2_log_attach(struct nb_iface *ifc);
 void nb_pc_l2test_print(void (*print)(void *arg, const char *line), void *arg);
+void nb_pc_l2test_register(void);
 void nb_pc_console_set_handler(void (*fn)(void));
 const char *nb_pc_entropy_source(void);
 uint64_t nb_pc_halt_count(void);
@@ -358,6 +359,7 @@ void nb_pc_start(uint32_t start_info)
     nb_pc_serial_irq_init();
     for (size_t i = 0; i < sizeof pc_commands / sizeof pc_commands[0]; i++)
         nb_shell_register(&pc_commands[i]);
+    nb_pc_l2test_register();
     nb_pc_console_set_handler(console_input);
     banner();
     timer_selftest();
