@@ -186,7 +186,6 @@ void nb_pc_ioapic_mask(unsigned gsi, bool masked)
     ioapic_write(io, 0x10 + 2 * pin, lo);
 }
 
-int nb_pc_ioapic_route(unsigned gsi, int vector, bool level, bool low);
 int nb_pc_ioapic_route(unsigned gsi, int vector, bool level, bool low)
 {
     unsigned pin;

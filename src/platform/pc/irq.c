@@ -17,7 +17,6 @@
 
 #include <stdio.h>
 
-int nb_pc_ioapic_route(unsigned gsi, int vector, bool level, bool low);
 
 struct vector {
     nb_pc_irq_fn fn;

@@ -138,7 +138,6 @@ static void echo_input(struct nb_iface *ifc, struct nb_pkt *p)
     }
 }
 
-void nb_pc_l2test_attach(struct nb_iface *ifc, const uint8_t ip[4]);
 void nb_pc_l2test_attach(struct nb_iface *ifc, const uint8_t ip[4])
 {
     memcpy(my_ip, ip, 4);
@@ -158,13 +157,11 @@ static void log_input(struct nb_iface *ifc, struct nb_pkt *p)
     nb_pkt_free(p);
 }
 
-void nb_pc_l2_log_attach(struct nb_iface *ifc);
 void nb_pc_l2_log_attach(struct nb_iface *ifc)
 {
     ifc->input = log_input;
 }
 
-void nb_pc_l2test_print(void (*print)(void *arg, const char *line), void *arg);
 #define BURST_TYPE 0x88b5
 #define BURST_LEN 1000
 
@@ -243,7 +240,6 @@ static struct nb_shell_cmd txburst_cmd = {
     "send N broadcast test frames on eth0 as fast as the ring takes them",
     cmd_txburst, NULL};
 
-void nb_pc_l2test_register(void);
 void nb_pc_l2test_register(void)
 {
     nb_shell_register(&txburst_cmd);

@@ -43,16 +43,6 @@ NB_LOG_MODULE(pc);
 
 void nb_net_init(void);
 void nb_pc_start(uint32_t start_info);
-void nb_pc_heap_print(void (*print)(void *arg, const char *line), void *arg);
-void nb_pc_virtio_net_print(void (*print)(void *arg, const char *line), void *arg);
-void nb_pc_l2test_attach(struct nb_iface *ifc, const uint8_t ip[4]);
-void nb_pc_l2_log_attach(struct nb_iface *ifc);
-void nb_pc_l2test_print(void (*print)(void *arg, const char *line), void *arg);
-void nb_pc_l2test_register(void);
-void nb_pc_console_set_handler(void (*fn)(void));
-const char *nb_pc_entropy_source(void);
-uint64_t nb_pc_halt_count(void);
-uint64_t nb_pc_virtio_net_held(void);
 
 struct nb_pc_bootinfo nb_pc_boot;
 

@@ -209,6 +209,8 @@ uint32_t nb_pc_lapic_read(unsigned reg);
 void nb_pc_lapic_write(unsigned reg, uint32_t v);   /* mask the 8259s, enable the LAPIC, find IOAPICs */
 void nb_pc_lapic_eoi(void);
 void nb_pc_ioapic_mask(unsigned gsi, bool masked);
+/* Program the IOAPIC entry of gsi (masked until nb_pc_ioapic_mask). */
+int nb_pc_ioapic_route(unsigned gsi, int vector, bool level, bool active_low);
 
 /* ---- time (clock.c) ---- */
 
@@ -235,6 +237,30 @@ extern struct nb_pc_cpu nb_pc_cpu;
 void nb_pc_cpu_init(void);
 /* "sse2 sse3 ..." for the banner. */
 void nb_pc_cpu_features(char *buf, size_t len);
+
+/* ---- platform services (platform.c, serial.c, libc/malloc.c) ---- */
+
+/* Where nb_platform_entropy's bytes come from, for the banner. */
+const char *nb_pc_entropy_source(void);
+/* Times nb_platform_wait halted the CPU. */
+uint64_t nb_pc_halt_count(void);
+/* Called from the event loop when the console has input. */
+void nb_pc_console_set_handler(void (*fn)(void));
+void nb_pc_heap_print(void (*print)(void *arg, const char *line), void *arg);
+
+/* ---- network (virtio_net.c, l2test.c) ---- */
+
+struct nb_iface;
+void nb_pc_virtio_net_print(void (*print)(void *arg, const char *line), void *arg);
+/* Packets the virtio-net drivers hold (posted or in flight). */
+uint64_t nb_pc_virtio_net_held(void);
+/* ifc's input becomes the ARP/ICMP echo test responder for ip. */
+void nb_pc_l2test_attach(struct nb_iface *ifc, const uint8_t ip[4]);
+/* ifc's input logs frames at debug level and drops them. */
+void nb_pc_l2_log_attach(struct nb_iface *ifc);
+void nb_pc_l2test_print(void (*print)(void *arg, const char *line), void *arg);
+/* Register the `txburst` shell command. */
+void nb_pc_l2test_register(void);
 
 /* ---- power (power.c) ---- */
 

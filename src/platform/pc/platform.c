@@ -46,7 +46,6 @@ void nb_platform_wake(void)
     wake_requested = 1;
 }
 
-uint64_t nb_pc_halt_count(void);
 uint64_t nb_pc_halt_count(void) { return halts; }
 
 const char *nb_platform_name(void) { return "pc"; }
@@ -101,7 +100,6 @@ static uint64_t jitter64(void)
     return pool;
 }
 
-const char *nb_pc_entropy_source(void);
 const char *nb_pc_entropy_source(void)
 {
     if (nb_pc_cpu.rdseed)

@@ -16,10 +16,9 @@
  *           returns, and the caller halts.
  */
 #include "pc.h"
+#include "pci.h"
 
 #include <neoboot/platform.h>
-
-bool nb_pc_pci_present(void);
 
 #define GED_REGS 0xfea00200ull
 

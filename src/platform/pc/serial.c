@@ -29,7 +29,6 @@
 static bool uart_present;
 static void (*input_handler)(void);
 
-void nb_pc_console_set_handler(void (*fn)(void));
 void nb_pc_console_set_handler(void (*fn)(void)) { input_handler = fn; }
 
 void nb_pc_serial_init(void)

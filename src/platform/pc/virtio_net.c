@@ -302,7 +302,6 @@ static int vnet_probe(struct nb_virtio_dev *d)
     return 0;
 }
 
-void nb_pc_virtio_net_print(void (*print)(void *arg, const char *line), void *arg);
 void nb_pc_virtio_net_print(void (*print)(void *arg, const char *line), void *arg)
 {
     char line[200];
@@ -322,7 +321,6 @@ void nb_pc_virtio_net_print(void (*print)(void *arg, const char *line), void *ar
     }
 }
 
-uint64_t nb_pc_virtio_net_held(void);
 uint64_t nb_pc_virtio_net_held(void)
 {
     uint64_t n = 0;
