@@ -1,6 +1,8 @@
 # Source lists shared by the hosted build and the bare-metal (pc) build.
 # Core sources must be freestanding-clean (see include/neoboot/platform.h).
 set(NB_CORE_SOURCES
+  src/abi/caps.c
+  src/abi/handles.c
   src/lib/err.c
   src/lib/log.c
   src/net/addr.c
