@@ -19,7 +19,8 @@
  * follows once completions free a slot. Received frames go to the core with
  * nb_iface_rx_or_drop() (Ethernet is lossy); each consumed receive buffer is
  * replaced at once so the ring stays full, and if memory runs out a timer
- * retries the refill.
+ * retries the refill. While the transmit ring is full a 10 ms watchdog
+ * also looks for completions, so a lost interrupt cannot stall sending.
  */
 #include "pc.h"
 #include "virtio.h"
@@ -48,11 +49,16 @@ NB_LOG_MODULE(virtio_net);
 #define FRAME_MAX 1518        /* 1514 + an 802.1Q tag */
 #define POLL_BUDGET 256       /* used entries handled per pass */
 #define REFILL_RETRY_NS (20 * NB_NS_PER_MS)
+/* While the transmit ring is full, look for completions this often even
+ * without an interrupt: a lost or late interrupt then costs a few ms, not
+ * a stalled interface (the counter shows if it ever mattered). */
+#define TX_WATCHDOG_NS (10 * NB_NS_PER_MS)
 #define MAX_NICS 8
 
 struct vnet_stats {
     uint64_t irqs, config_irqs;
     uint64_t rx_short, refill_fail, tx_done;
+    uint64_t tx_watchdog;   /* completions found by the watchdog, not an irq */
 };
 
 struct vnet {
@@ -64,6 +70,7 @@ struct vnet {
     bool tx_blocked;
     bool has_status;
     struct nb_timer refill_timer;
+    struct nb_timer tx_timer;
     struct nb_work poll_work;
     struct vnet_stats st;
 };
@@ -97,17 +104,33 @@ static void refill_timer_fn(struct nb_timer *t)
         refill(vn);
 }
 
-static void reclaim_tx(struct vnet *vn)
+/* Free completed transmissions; true if any were found. */
+static bool reclaim_tx(struct vnet *vn)
 {
     struct nb_pkt *p;
+    bool any = false;
     while ((p = nb_virtq_get(&vn->txq, NULL))) {
         nb_pkt_free(p);
         vn->st.tx_done++;
+        any = true;
     }
     if (vn->tx_blocked && vn->txq.num_free) {
         vn->tx_blocked = false;
+        nb_timer_cancel(&vn->tx_timer);
         nb_iface_tx_ready(&vn->ifc);
     }
+    return any;
+}
+
+static void tx_timer_fn(struct nb_timer *t)
+{
+    struct vnet *vn = NB_CONTAINER_OF(t, struct vnet, tx_timer);
+    if (!vn->running || !vn->tx_blocked)
+        return;
+    if (reclaim_tx(vn))
+        vn->st.tx_watchdog++;
+    if (vn->tx_blocked)
+        nb_timer_arm_in(&vn->tx_timer, TX_WATCHDOG_NS);
 }
 
 /* Handle what the device has finished; true if the budget ran out. */
@@ -193,6 +216,7 @@ static void vnet_stop(struct nb_iface *ifc)
     vn->running = false;
     vn->dev->ops->reset(vn->dev); /* the device lets go of every buffer */
     nb_timer_cancel(&vn->refill_timer);
+    nb_timer_cancel(&vn->tx_timer);
     nb_work_cancel(&vn->poll_work);
     drop_all(vn);
     vn->tx_blocked = false;
@@ -242,6 +266,8 @@ static int vnet_send(struct nb_iface *ifc, struct nb_pkt *pkt)
         reclaim_tx(vn);
     if (!vn->txq.num_free) {
         vn->tx_blocked = true;
+        if (!nb_timer_armed(&vn->tx_timer))
+            nb_timer_arm_in(&vn->tx_timer, TX_WATCHDOG_NS);
         return NB_ENOBUFS;
     }
     uint8_t *hdr = nb_pkt_push(pkt, vn->hdr_len);
@@ -275,6 +301,7 @@ static int vnet_probe(struct nb_virtio_dev *d)
     d->queue_irq = queue_irq;
     d->config_irq = config_irq;
     nb_timer_init(&vn->refill_timer, refill_timer_fn);
+    nb_timer_init(&vn->tx_timer, tx_timer_fn);
     nb_work_init(&vn->poll_work, poll_work_fn);
 
     struct nb_iface *ifc = &vn->ifc;
@@ -308,11 +335,13 @@ void nb_pc_virtio_net_print(void (*print)(void *arg, const char *line), void *ar
     for (unsigned i = 0; i < nnics; i++) {
         struct vnet *vn = nics[i];
         snprintf(line, sizeof line,
-                 "%s: virtio-net irqs %llu config %llu, tx done %llu, rx bad %llu, "
-                 "refill failures %llu, rx ring %u/%u posted, tx ring %u/%u busy",
+                 "%s: virtio-net irqs %llu config %llu, tx done %llu (watchdog %llu), "
+                 "rx bad %llu, refill failures %llu, rx ring %u/%u posted, "
+                 "tx ring %u/%u busy",
                  vn->ifc.name, (unsigned long long)vn->st.irqs,
                  (unsigned long long)vn->st.config_irqs,
                  (unsigned long long)vn->st.tx_done,
+                 (unsigned long long)vn->st.tx_watchdog,
                  (unsigned long long)vn->st.rx_short,
                  (unsigned long long)vn->st.refill_fail,
                  vn->rxq.size - vn->rxq.num_free, vn->rxq.size,
