@@ -94,9 +94,7 @@ static void test_connect_send_recv_close(void **state)
     /* the server sees end of stream, then closes too */
     assert_int_equal(nb_recv(s, buf, sizeof buf, 0), 0);
     nb_close(s);
-    run_for(20);
-    assert_int_equal(nb_stack_objects(P.a), 0);
-    assert_int_equal(nb_stack_objects(P.b), 0);
+    assert_true(settle(&P));
 }
 
 static void test_connect_refused_without_listener(void **state)
@@ -178,8 +176,7 @@ static void test_backlog_full_gets_rst(void **state)
         nb_close(c[i]);
     nb_close(s);
     nb_close(l);
-    run_for(20);
-    assert_int_equal(nb_stack_objects(P.b), 0);
+    assert_true(settle(&P));
 }
 
 static void test_accept_queue_is_fifo(void **state)
@@ -288,9 +285,7 @@ static void test_half_close(void **state)
     nb_close(s);
     assert_int_equal(nb_recv(c, buf, sizeof buf, 0), 0);
     nb_close(c);
-    run_for(20);
-    assert_int_equal(nb_stack_objects(P.a), 0);
-    assert_int_equal(nb_stack_objects(P.b), 0);
+    assert_true(settle(&P));
 }
 
 static void test_peek_leaves_data(void **state)
@@ -475,9 +470,7 @@ static void test_poll_thousand_sockets(void **state)
         nb_close(sv[i]);
     }
     nb_close(l);
-    run_for(50);
-    assert_int_equal(nb_stack_objects(P.a), 0);
-    assert_int_equal(nb_stack_objects(P.b), 0);
+    assert_true(settle(&P));
 }
 
 /* --- against a raw peer --- */
