@@ -201,6 +201,12 @@ nb_wasm_instance *nb_wasm_instantiate(nb_wasm_store *s, nb_wasm_module *m,
  * (wasm names may contain NUL). */
 nb_wasm_func *nb_wasm_find_func(nb_wasm_instance *inst, const char *name);
 nb_wasm_func *nb_wasm_find_func_n(nb_wasm_instance *inst, const char *name, size_t len);
+/* Exports in module order: count, and the i-th name (a NUL-terminated
+ * copy; *len gets the full length) and kind (0 func, 1 table, 2 memory,
+ * 3 global). NULL if i is out of range. */
+uint32_t nb_wasm_export_count(const nb_wasm_instance *inst);
+const char *nb_wasm_export_name(const nb_wasm_instance *inst, uint32_t i, size_t *len,
+                                int *kind);
 /* Parameter and result counts and types of f (types may be NULL). */
 void nb_wasm_func_type(const nb_wasm_func *f, uint32_t *nparams,
                        const uint8_t **params, uint32_t *nresults,
@@ -257,6 +263,9 @@ int nb_wasm_hcall_read(nb_wasm_hcall *hc, uint32_t addr, void *buf, uint32_t len
 int nb_wasm_hcall_write(nb_wasm_hcall *hc, uint32_t addr, const void *buf, uint32_t len);
 /* The guest's current deadline (for host functions that block). */
 uint64_t nb_wasm_hcall_deadline(nb_wasm_hcall *hc);
+/* For host functions that block: a trap code if the guest has been
+ * interrupted or its deadline has passed (return it), else 0. */
+int nb_wasm_hcall_should_stop(nb_wasm_hcall *hc);
 /* Raise a trap with a message: `return nb_wasm_hcall_trap(hc, "...")`. */
 int nb_wasm_hcall_trap(nb_wasm_hcall *hc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -576,6 +576,22 @@ nb_wasm_store *nb_wasm_hcall_store(nb_wasm_hcall *hc) { return hc->store; }
 nb_wasm_instance *nb_wasm_hcall_instance(nb_wasm_hcall *hc) { return hc->inst; }
 uint64_t nb_wasm_hcall_deadline(nb_wasm_hcall *hc) { return hc->store->deadline; }
 
+int nb_wasm_hcall_should_stop(nb_wasm_hcall *hc)
+{
+    nb_wasm_store *s = hc->store;
+    int trap = 0;
+    if (s->interrupt)
+        trap = NB_WASM_TRAP_INTERRUPTED;
+    else if (s->deadline != NB_FOREVER && nb_clock_ns() >= s->deadline)
+        trap = NB_WASM_TRAP_DEADLINE;
+    if (trap) {
+        s->trap = trap;
+        snprintf(s->trap_msg, sizeof s->trap_msg, "%s (while blocked in a host function)",
+                 nb_wasm_trap_name(trap));
+    }
+    return trap;
+}
+
 uint8_t *nb_wasm_hcall_mem(nb_wasm_hcall *hc, uint32_t addr, uint32_t len)
 {
     struct nbw_mem *m = hc->inst ? hc->inst->mem : NULL;
@@ -1006,4 +1022,22 @@ uint8_t *nb_wasm_memory(nb_wasm_instance *inst, uint64_t *size)
     if (size)
         *size = inst->mem->size;
     return inst->mem->data;
+}
+
+uint32_t nb_wasm_export_count(const nb_wasm_instance *inst)
+{
+    return inst->module->nexports;
+}
+
+const char *nb_wasm_export_name(const nb_wasm_instance *inst, uint32_t i, size_t *len,
+                                int *kind)
+{
+    if (i >= inst->module->nexports)
+        return NULL;
+    const struct nbw_export *e = &inst->module->exports[i];
+    if (len)
+        *len = e->name_len;
+    if (kind)
+        *kind = e->kind;
+    return e->name;
 }

@@ -12,6 +12,7 @@
 
 static const struct nb_command commands[] = {
     /* name, summary, entry: keep sorted by name */
+    {"wasm", "run or validate a WebAssembly program (WASI)", nb_cmd_wasm},
     {NULL, NULL, NULL},
 };
 
