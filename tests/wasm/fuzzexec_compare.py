@@ -22,7 +22,8 @@ FLOATISH = re.compile(r"[.e]|inf|nan")
 def tokens(line):
     if line.startswith("[trap"):
         return ["[trap]"]
-    line = re.sub(r"(funcref|anyref)\((?!null\))[^)]*\)", r"\1(nonnull)", line)
+    # binaryen prints a non-null reference as "funcref" or "funcref(NAME)"
+    line = re.sub(r"(funcref|anyref)\((?!null\))[^)]*\)", r"\1", line)
     return [t for t in re.split(r"[ ,()\[\]]+", line) if t]
 
 
