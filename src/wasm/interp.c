@@ -117,6 +117,21 @@ static inline uint64_t sat_u64(double x)
 
 static struct nbw_mem no_memory;
 
+/* Interpreter state that is not needed by every instruction. */
+struct vmstate {
+    nb_wasm_store *s;
+    nb_wasm_instance *inst;
+    struct nbw_frame *fsp;
+    struct nbw_global **globals;
+    struct nbw_mem *mo;
+    uint32_t ticks;
+};
+
+static __attribute__((noinline)) int vm_refuel(struct vmstate *vm)
+{
+    return nbw_refuel(vm->s, &vm->ticks);
+}
+
 static int run(nb_wasm_store *s, nb_wasm_func *f)
 {
     static const void *const labels[NBW_OP_COUNT] = {
@@ -136,41 +151,45 @@ static int run(nb_wasm_store *s, nb_wasm_func *f)
         return 0;
     }
 
+    /* Only pc, fp and the memory base and size are hot in every handler;
+     * the rest lives in `vm` (its address is taken, so it stays in memory
+     * and leaves the registers to the hot four). */
     const uint64_t *pc;
     nbw_slot *fp = s->sp;
-    nb_wasm_instance *inst = f->inst;
-    struct nbw_mem *mo;
     uint8_t *mem;
     uint64_t msize;
-    struct nbw_global **globals;
-    nbw_slot *const stack_end = s->stack_end;
-    struct nbw_frame *fsp = s->fsp;
-    struct nbw_frame *const frames_end = s->frames_end;
-    uint32_t ticks = 0;
+    struct vmstate vm;
+    vm.s = s;
+    vm.inst = f->inst;
+    vm.fsp = s->fsp;
+    vm.ticks = 0;
     int trap = 0;
     const struct nbw_code *cc = f->code;
     nb_wasm_func *fn;
     nbw_slot *nfp;
     const uint64_t *retpc;
 
-#define RELOAD_MEM() do { mem = mo->data; msize = mo->size; } while (0)
-#define RELOAD() do { mo = inst->mem ? inst->mem : &no_memory; RELOAD_MEM(); \
-                      globals = inst->globals; } while (0)
+#define stack_end (s->stack_end)
+#define frames_end (s->frames_end)
+#define RELOAD_MEM() do { mem = vm.mo->data; msize = vm.mo->size; } while (0)
+#define RELOAD() do { vm.mo = vm.inst->mem ? vm.inst->mem : &no_memory; RELOAD_MEM(); \
+                      vm.globals = vm.inst->globals; } while (0)
 #define NEXT() goto *(const void *)(uintptr_t)pc[0]
 #define TRAP(code) do { trap = (code); goto trapped; } while (0)
-#define TICK() do { if (UNLIKELY(ticks-- == 0)) { int r_ = nbw_refuel(s, &ticks); \
-                       if (r_) { ticks = 0; TRAP(r_); } } } while (0)
+#define TRAP_MEM() goto trap_mem
+#define TICK() do { if (UNLIKELY(vm.ticks-- == 0)) { int r_ = vm_refuel(&vm); \
+                       if (r_) { vm.ticks = 0; TRAP(r_); } } } while (0)
 
     RELOAD();
     pc = NULL;
-    if (fp + cc->frame_slots > stack_end || fsp >= frames_end)
+    if (fp + cc->frame_slots > stack_end || vm.fsp >= frames_end)
         TRAP(NB_WASM_TRAP_STACK_EXHAUSTED);
     TICK();
     /* A sentinel frame: returning to it leaves the loop. */
-    fsp->pc = NULL;
-    fsp->fp = NULL;
-    fsp->inst = NULL;
-    fsp++;
+    vm.fsp->pc = NULL;
+    vm.fsp->fp = NULL;
+    vm.fsp->inst = NULL;
+    vm.fsp++;
     for (uint32_t i = cc->nparams, e = cc->nparams + cc->nlocals; i < e; i++)
         fp[i].u64 = 0;
     pc = cc->code;
@@ -207,13 +226,13 @@ L_BR_TABLE: {
     NEXT();
 }
 L_RETURN:
-    fsp--;
-    if (UNLIKELY(fsp->pc == NULL))
+    vm.fsp--;
+    if (UNLIKELY(vm.fsp->pc == NULL))
         goto done;
-    pc = fsp->pc;
-    fp = fsp->fp;
-    if (fsp->inst != inst) {
-        inst = fsp->inst;
+    pc = vm.fsp->pc;
+    fp = vm.fsp->fp;
+    if (vm.fsp->inst != vm.inst) {
+        vm.inst = vm.fsp->inst;
         RELOAD();
     } else {
         RELOAD_MEM();
@@ -222,32 +241,32 @@ L_RETURN:
 L_CALL:
     cc = (const struct nbw_code *)(uintptr_t)pc[2];
     nfp = fp + A1;
-    if (UNLIKELY(nfp + cc->frame_slots > stack_end || fsp >= frames_end))
+    if (UNLIKELY(nfp + cc->frame_slots > stack_end || vm.fsp >= frames_end))
         TRAP(NB_WASM_TRAP_STACK_EXHAUSTED);
     TICK();
-    fsp->pc = pc + 3;
-    fsp->fp = fp;
-    fsp->inst = inst;
-    fsp++;
+    vm.fsp->pc = pc + 3;
+    vm.fsp->fp = fp;
+    vm.fsp->inst = vm.inst;
+    vm.fsp++;
     for (uint32_t i = cc->nparams, e = cc->nparams + cc->nlocals; i < e; i++)
         nfp[i].u64 = 0;
     fp = nfp;
     pc = cc->code;
     NEXT();
 L_CALL_IMPORT:
-    fn = inst->funcs[B1];
+    fn = vm.inst->funcs[B1];
     nfp = fp + A1;
     retpc = pc + 2;
     goto call_func;
 L_CALL_INDIRECT: {
-    struct nbw_table *tb = inst->tables[B2];
+    struct nbw_table *tb = vm.inst->tables[B2];
     uint32_t i = fp[B1].u32;
     if (UNLIKELY(i >= tb->size))
         TRAP(NB_WASM_TRAP_UNDEFINED_ELEM);
     fn = tb->elems[i];
     if (UNLIKELY(!fn))
         TRAP(NB_WASM_TRAP_UNINIT_ELEM);
-    const struct nbw_functype *want = &inst->module->types[A2];
+    const struct nbw_functype *want = &vm.inst->module->types[A2];
     if (UNLIKELY(fn->type != want) && !nbw_types_equal(fn->type, want))
         TRAP(NB_WASM_TRAP_INDIRECT_TYPE);
     nfp = fp + A1;
@@ -257,19 +276,19 @@ L_CALL_INDIRECT: {
 call_func:
     if (fn->code) {
         cc = fn->code;
-        if (UNLIKELY(nfp + cc->frame_slots > stack_end || fsp >= frames_end))
+        if (UNLIKELY(nfp + cc->frame_slots > stack_end || vm.fsp >= frames_end))
             TRAP(NB_WASM_TRAP_STACK_EXHAUSTED);
         TICK();
-        fsp->pc = retpc;
-        fsp->fp = fp;
-        fsp->inst = inst;
-        fsp++;
+        vm.fsp->pc = retpc;
+        vm.fsp->fp = fp;
+        vm.fsp->inst = vm.inst;
+        vm.fsp++;
         for (uint32_t i = cc->nparams, e = cc->nparams + cc->nlocals; i < e; i++)
             nfp[i].u64 = 0;
         fp = nfp;
         pc = cc->code;
-        if (fn->inst != inst) {
-            inst = fn->inst;
+        if (fn->inst != vm.inst) {
+            vm.inst = fn->inst;
             RELOAD();
         }
         NEXT();
@@ -279,15 +298,15 @@ call_func:
         nbw_slot *save_sp = s->sp;
         struct nbw_frame *save_fsp = s->fsp;
         s->sp = nfp + (np > nr ? np : nr);
-        s->fsp = fsp;
-        nbw_return_fuel(s, ticks);
-        ticks = 0;
-        int r = nbw_call_host(s, fn, inst, nfp);
+        s->fsp = vm.fsp;
+        nbw_return_fuel(s, vm.ticks);
+        vm.ticks = 0;
+        int r = nbw_call_host(s, fn, vm.inst, nfp);
         s->sp = save_sp;
         s->fsp = save_fsp;
         if (r) {
             /* The host call already set the message. */
-            fsp = s->fsp;
+            vm.fsp = s->fsp;
             return r;
         }
         RELOAD_MEM();
@@ -310,15 +329,15 @@ L_SELECT:
     fp[A1] = fp[B2].u32 ? fp[B1] : fp[A2];
     pc += 3; NEXT();
 L_GLOBAL_GET:
-    fp[A1] = globals[B1]->val;
+    fp[A1] = vm.globals[B1]->val;
     pc += 2; NEXT();
 L_GLOBAL_SET:
-    globals[A1]->val = fp[B1];
+    vm.globals[A1]->val = fp[B1];
     pc += 2; NEXT();
 
     /* ---- memory ---- */
 #define EA(n) uint64_t ea = (uint64_t)fp[B1].u32 + A2; \
-              if (UNLIKELY(ea + (n) > msize)) TRAP(NB_WASM_TRAP_MEMORY_OOB);
+              if (UNLIKELY(ea + (n) > msize)) TRAP_MEM();
 #define LOADOP(name, T, conv) L_##name: { EA(sizeof(T)); T v; memcpy(&v, mem + ea, sizeof v); \
                                           fp[A1].u64 = (conv); pc += 3; NEXT(); }
     LOADOP(LOAD8S, int8_t, (uint64_t)(int64_t)v)
@@ -329,17 +348,17 @@ L_GLOBAL_SET:
     LOADOP(LOAD32U, uint32_t, v)
     LOADOP(LOAD64, uint64_t, v)
 #define STOREOP(name, T) L_##name: { uint64_t ea = (uint64_t)fp[A1].u32 + A2; \
-        if (UNLIKELY(ea + sizeof(T) > msize)) TRAP(NB_WASM_TRAP_MEMORY_OOB); \
+        if (UNLIKELY(ea + sizeof(T) > msize)) TRAP_MEM(); \
         T v = (T)fp[B1].u64; memcpy(mem + ea, &v, sizeof v); pc += 3; NEXT(); }
     STOREOP(STORE8, uint8_t)
     STOREOP(STORE16, uint16_t)
     STOREOP(STORE32, uint32_t)
     STOREOP(STORE64, uint64_t)
 L_MEMORY_SIZE:
-    fp[A1].u64 = mo->pages;
+    fp[A1].u64 = vm.mo->pages;
     pc += 2; NEXT();
 L_MEMORY_GROW:
-    fp[A1].u64 = (uint32_t)nbw_memory_grow(s, mo, fp[B1].u32);
+    fp[A1].u64 = (uint32_t)nbw_memory_grow(s, vm.mo, fp[B1].u32);
     RELOAD_MEM();
     pc += 2; NEXT();
 L_MEMORY_FILL: {
@@ -358,8 +377,8 @@ L_MEMORY_COPY: {
 }
 L_MEMORY_INIT: {
     uint64_t d = fp[A1].u32, sa = fp[B1].u32, n = fp[A2].u32;
-    const struct nbw_data *seg = &inst->module->datas[B2];
-    uint64_t len = inst->data_dropped[B2] ? 0 : seg->len;
+    const struct nbw_data *seg = &vm.inst->module->datas[B2];
+    uint64_t len = vm.inst->data_dropped[B2] ? 0 : seg->len;
     if (UNLIKELY(d + n > msize || sa + n > len))
         TRAP(NB_WASM_TRAP_MEMORY_OOB);
     if (n)
@@ -367,12 +386,12 @@ L_MEMORY_INIT: {
     pc += 3; NEXT();
 }
 L_DATA_DROP:
-    inst->data_dropped[A1] = 1;
+    vm.inst->data_dropped[A1] = 1;
     pc += 2; NEXT();
 
     /* ---- tables ---- */
 L_TABLE_GET: {
-    struct nbw_table *tb = inst->tables[A2];
+    struct nbw_table *tb = vm.inst->tables[A2];
     uint32_t i = fp[B1].u32;
     if (UNLIKELY(i >= tb->size))
         TRAP(NB_WASM_TRAP_TABLE_OOB);
@@ -380,7 +399,7 @@ L_TABLE_GET: {
     pc += 3; NEXT();
 }
 L_TABLE_SET: {
-    struct nbw_table *tb = inst->tables[A2];
+    struct nbw_table *tb = vm.inst->tables[A2];
     uint32_t i = fp[A1].u32;
     if (UNLIKELY(i >= tb->size))
         TRAP(NB_WASM_TRAP_TABLE_OOB);
@@ -388,13 +407,13 @@ L_TABLE_SET: {
     pc += 3; NEXT();
 }
 L_TABLE_SIZE:
-    fp[A1].u64 = inst->tables[B1]->size;
+    fp[A1].u64 = vm.inst->tables[B1]->size;
     pc += 2; NEXT();
 L_TABLE_GROW:
-    fp[A1].u64 = (uint32_t)nbw_table_grow(s, inst->tables[B2], fp[B1].u32, fp[A2].ref);
+    fp[A1].u64 = (uint32_t)nbw_table_grow(s, vm.inst->tables[B2], fp[B1].u32, fp[A2].ref);
     pc += 3; NEXT();
 L_TABLE_FILL: {
-    struct nbw_table *tb = inst->tables[B2];
+    struct nbw_table *tb = vm.inst->tables[B2];
     uint64_t i = fp[A1].u32, n = fp[A2].u32;
     if (UNLIKELY(i + n > tb->size))
         TRAP(NB_WASM_TRAP_TABLE_OOB);
@@ -404,7 +423,7 @@ L_TABLE_FILL: {
     pc += 3; NEXT();
 }
 L_TABLE_COPY: {
-    struct nbw_table *td = inst->tables[A3], *ts = inst->tables[B3];
+    struct nbw_table *td = vm.inst->tables[A3], *ts = vm.inst->tables[B3];
     uint64_t d = fp[A1].u32, sa = fp[B1].u32, n = fp[A2].u32;
     if (UNLIKELY(d + n > td->size || sa + n > ts->size))
         TRAP(NB_WASM_TRAP_TABLE_OOB);
@@ -413,21 +432,21 @@ L_TABLE_COPY: {
     pc += 4; NEXT();
 }
 L_TABLE_INIT: {
-    struct nbw_table *td = inst->tables[A3];
+    struct nbw_table *td = vm.inst->tables[A3];
     uint32_t seg = B3;
     uint64_t d = fp[A1].u32, sa = fp[B1].u32, n = fp[A2].u32;
-    uint64_t len = inst->elem_items[seg] ? inst->elem_counts[seg] : 0;
+    uint64_t len = vm.inst->elem_items[seg] ? vm.inst->elem_counts[seg] : 0;
     if (UNLIKELY(d + n > td->size || sa + n > len))
         TRAP(NB_WASM_TRAP_TABLE_OOB);
     if (n)
-        memcpy(td->elems + d, inst->elem_items[seg] + sa, n * sizeof(void *));
+        memcpy(td->elems + d, vm.inst->elem_items[seg] + sa, n * sizeof(void *));
     pc += 4; NEXT();
 }
 L_ELEM_DROP:
-    inst->elem_counts[A1] = 0;
+    vm.inst->elem_counts[A1] = 0;
     pc += 2; NEXT();
 L_REF_FUNC:
-    fp[A1].ref = inst->funcs[B1];
+    fp[A1].ref = vm.inst->funcs[B1];
     pc += 2; NEXT();
 
     /* ---- numeric ---- */
@@ -665,14 +684,16 @@ L_I64_TRUNC_SAT_F64_U: fp[A1].u64 = sat_u64(fp[B1].f64); pc += 2; NEXT();
               pc += 3; NEXT();
     NBW_CMPS(BRCMP)
 
+trap_mem:
+    trap = NB_WASM_TRAP_MEMORY_OOB;
 trapped:
-    s->fsp = fsp;
-    nbw_return_fuel(s, ticks);
-    nbw_trap(s, trap, inst, pc);
+    s->fsp = vm.fsp;
+    nbw_return_fuel(s, vm.ticks);
+    nbw_trap(s, trap, vm.inst, pc);
     return trap;
 done:
-    s->fsp = fsp;
-    nbw_return_fuel(s, ticks);
+    s->fsp = vm.fsp;
+    nbw_return_fuel(s, vm.ticks);
     return 0;
 }
 
