@@ -70,6 +70,16 @@
     X(I32_LE_S) X(I32_LE_U) X(I32_GE_S) X(I32_GE_U) \
     X(I64_ADD) X(I64_MUL) X(I64_AND) X(I64_OR) X(I64_XOR) X(I64_SHL) X(I64_SHR_S) X(I64_SHR_U)
 
+/* Loads (format LD) and stores (format ST). Each also has two fused forms
+ * whose address is a sum computed with 32-bit wrap-around, as the add it
+ * replaces would (the offset is added after, without wrapping):
+ *   NAME_ADD   (d|a) (offset|b):   address = a + b
+ *   NAME_ADDI  (d|a) (offset|imm): address = a + imm
+ * (for stores d is the value slot). */
+#define NBW_LOADS(X) X(LOAD8S) X(LOAD8U) X(LOAD16S) X(LOAD16U) X(LOAD32S) X(LOAD32U) X(LOAD64)
+#define NBW_STORES(X) X(STORE8) X(STORE16) X(STORE32) X(STORE64)
+#define NBW_MEMOPS(X) NBW_LOADS(X) NBW_STORES(X)
+
 /* Everything else. */
 #define NBW_MISCOPS(X) \
     X(UNREACHABLE)    /* N: trap */ \
@@ -90,8 +100,8 @@
     X(SELECT)         /* (d|a) (b|c): d = c ? a : b */ \
     X(GLOBAL_GET)     /* (d|global) */ \
     X(GLOBAL_SET)     /* (global|a) */ \
-    X(LOAD8S) X(LOAD8U) X(LOAD16S) X(LOAD16U) X(LOAD32S) X(LOAD32U) X(LOAD64) /* LD */ \
-    X(STORE8) X(STORE16) X(STORE32) X(STORE64)                                /* ST */ \
+    NBW_MEMOPS(X)     /* LD and ST */ \
+    X(I32_ADD_SHL)    /* (d|a) (b|k): d = a + (b << k), the address of a[b] */ \
     X(MEMORY_SIZE)    /* (d|-) */ \
     X(MEMORY_GROW)    /* DA */ \
     X(MEMORY_FILL)    /* (d|v) (n|-): dest, value, count slots */ \
@@ -117,6 +127,9 @@ enum nbw_op {
 #define NBW_ENUM_I(n) NBW_OP_##n##_I,
     NBW_IMMOPS(NBW_ENUM_I)
 #undef NBW_ENUM_I
+#define NBW_ENUM_M(n) NBW_OP_##n##_ADD, NBW_OP_##n##_ADDI,
+    NBW_MEMOPS(NBW_ENUM_M)
+#undef NBW_ENUM_M
 #define NBW_ENUM_BR(c) NBW_OP_BR_##c, NBW_OP_BR_##c##_BACK, NBW_OP_BR_##c##_I, \
                        NBW_OP_BR_##c##_I_BACK,
     NBW_CMPS(NBW_ENUM_BR)

@@ -69,6 +69,8 @@ struct tr {
     int last;
     size_t last_start;
     uint32_t last_dst;
+    int last_op;                   /* the producer's op (for fusing), or -1 */
+    uint32_t last_a, last_b;       /* and its operands (slot or immediate) */
     int cmp;                       /* index in NBW_CMPS */
     bool cmp_imm;
     uint32_t cmp_a, cmp_b;
@@ -663,13 +665,38 @@ static bool commutative(uint8_t op)
     }
 }
 
-static void note_producer(struct tr *t, long at, uint32_t dst)
+static void note_producer_op(struct tr *t, long at, uint32_t dst, int op, uint32_t a, uint32_t b)
 {
     if (at < 0)
         return;
     t->last = LAST_PRODUCER;
     t->last_start = (size_t)at;
     t->last_dst = dst;
+    t->last_op = op;
+    t->last_a = a;
+    t->last_b = b;
+}
+
+static void note_producer(struct tr *t, long at, uint32_t dst)
+{
+    note_producer_op(t, at, dst, -1, 0, 0);
+}
+
+/* If the instruction just emitted is a 3-word i32 add whose result (in
+ * `slot`) is only an address about to be used, remove it and say how to
+ * fold it: *op_kind 1: a + b (slots), 2: a + imm. */
+static int take_address_add(struct tr *t, uint32_t slot, uint32_t *a, uint32_t *b)
+{
+    if (t->last != LAST_PRODUCER || t->n != t->last_start + 3 || t->last_dst != slot)
+        return 0;
+    int kind = t->last_op == NBW_OP_I32_ADD ? 1 : t->last_op == NBW_OP_I32_ADD_I ? 2 : 0;
+    if (!kind)
+        return 0;
+    *a = t->last_a;
+    *b = t->last_b;
+    t->n = t->last_start;
+    t->last = LAST_NONE;
+    return kind;
 }
 
 static int do_numeric(struct tr *t, uint8_t op)
@@ -741,6 +768,10 @@ static int do_numeric(struct tr *t, uint8_t op)
                 pop(t, ni.in, NULL, NULL);
                 uint32_t d = push_result(t, ni.out);
                 long at = emit(t, (enum nbw_op)imm, 3, PACK(d, a), (uint32_t)k, 0);
+                if (!is_cmp) {
+                    note_producer_op(t, at, d, imm, a, (uint32_t)k);
+                    return err_pending(t);
+                }
                 if (is_cmp && at >= 0) {
                     t->last = LAST_CMP;
                     t->last_start = (size_t)at;
@@ -759,7 +790,22 @@ static int do_numeric(struct tr *t, uint8_t op)
     TRY(pop_slot(t, ni.in, &b));
     TRY(pop_slot(t, ni.in, &a));
     uint32_t d = push_result(t, ni.out);
+    /* base + (i << k): one instruction when the shift was just computed
+     * into one of the operands. */
+    if (op == 0x6a && t->last == LAST_PRODUCER && t->last_op == NBW_OP_I32_SHL_I &&
+        t->n == t->last_start + 3 && (t->last_dst == a || t->last_dst == b) && a != b) {
+        uint32_t base = t->last_dst == a ? b : a, idx = t->last_a, k = t->last_b & 31;
+        t->n = t->last_start;
+        t->last = LAST_NONE;
+        long at = emit(t, NBW_OP_I32_ADD_SHL, 3, PACK(d, base), PACK(idx, k), 0);
+        note_producer(t, at, d);
+        return err_pending(t);
+    }
     long at = emit(t, NBW_OP_FROM_WASM(op), 3, PACK(d, a), b, 0);
+    if (!is_cmp) {
+        note_producer_op(t, at, d, NBW_OP_FROM_WASM(op), a, b);
+        return err_pending(t);
+    }
     if (is_cmp && at >= 0) {
         t->last = LAST_CMP;
         t->last_start = (size_t)at;
@@ -1333,11 +1379,18 @@ static int body(struct tr *t)
                 NBW_OP_LOAD8S, NBW_OP_LOAD8U, NBW_OP_LOAD16S, NBW_OP_LOAD16U,
                 NBW_OP_LOAD8S, NBW_OP_LOAD8U, NBW_OP_LOAD16S, NBW_OP_LOAD16U,
                 NBW_OP_LOAD32S, NBW_OP_LOAD32U};
-            uint32_t off, a;
+            uint32_t off, a, x, y;
             TRY(rd_memarg(t, nat[op - 0x28], &off));
             TRY(pop_slot(t, NB_WASM_I32, &a));
             uint32_t d = push_result(t, rty[op - 0x28]);
-            long at = emit(t, lop[op - 0x28], 3, PACK(d, a), off, 0);
+            enum nbw_op lo = lop[op - 0x28];
+            int fold = dead(t) ? 0 : take_address_add(t, a, &x, &y);
+            long at;
+            if (fold)
+                at = emit(t, (enum nbw_op)(NBW_OP_LOAD8S_ADD + 2 * (lo - NBW_OP_LOAD8S) + (fold - 1)),
+                          3, PACK(d, x), PACK(off, y), 0);
+            else
+                at = emit(t, lo, 3, PACK(d, a), off, 0);
             note_producer(t, at, d);
             break;
         }
@@ -1348,11 +1401,19 @@ static int body(struct tr *t)
             static const enum nbw_op sop[] = {
                 NBW_OP_STORE32, NBW_OP_STORE64, NBW_OP_STORE32, NBW_OP_STORE64,
                 NBW_OP_STORE8, NBW_OP_STORE16, NBW_OP_STORE8, NBW_OP_STORE16, NBW_OP_STORE32};
-            uint32_t off, a, v;
+            uint32_t off, a, v, x, y;
             TRY(rd_memarg(t, nat[op - 0x36], &off));
             TRY(pop_slot(t, vty[op - 0x36], &v));
             TRY(pop_slot(t, NB_WASM_I32, &a));
-            emit(t, sop[op - 0x36], 3, PACK(a, v), off, 0);
+            enum nbw_op so = sop[op - 0x36];
+            /* The address add must be the last instruction and the value
+             * must not live in the add's result slot. */
+            int fold = dead(t) || v == a ? 0 : take_address_add(t, a, &x, &y);
+            if (fold)
+                emit(t, (enum nbw_op)(NBW_OP_LOAD8S_ADD + 2 * (so - NBW_OP_LOAD8S) + (fold - 1)),
+                     3, PACK(x, v), PACK(off, y), 0);
+            else
+                emit(t, so, 3, PACK(a, v), off, 0);
             break;
         }
         case 0x3f: case 0x40: { /* memory.size, memory.grow */
