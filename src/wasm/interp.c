@@ -476,9 +476,16 @@ L_REF_FUNC:
 #define CF32(n, e) L_##n: { float x = fp[B1].f32, y = fp[A2].f32; fp[A1].u64 = (e); pc += 3; NEXT(); }
 #define CF64(n, e) L_##n: { double x = fp[B1].f64, y = fp[A2].f64; fp[A1].u64 = (e); pc += 3; NEXT(); }
 #define UF32(n, e) L_##n: { float x = fp[B1].f32; fp[A1].f32 = (e); pc += 2; NEXT(); }
-#define BF32(n, e) L_##n: { float x = fp[B1].f32, y = fp[A2].f32; fp[A1].f32 = (e); pc += 3; NEXT(); }
+/* Arithmetic with a NaN result gives the positive canonical NaN: guests
+ * see the same bits on every host (x86 would produce a negative one), as
+ * binaryen's interpreter does; the spec allows either. */
+#define BF32N(n, e) L_##n: { float x = fp[B1].f32, y = fp[A2].f32; float r_ = (e); \
+                            if (UNLIKELY(r_ != r_)) fp[A1].u64 = 0x7fc00000u; else fp[A1].f32 = r_; \
+                            pc += 3; NEXT(); }
+#define BF64N(n, e) L_##n: { double x = fp[B1].f64, y = fp[A2].f64; double r_ = (e); \
+                            if (UNLIKELY(r_ != r_)) fp[A1].u64 = 0x7ff8000000000000ull; \
+                            else fp[A1].f64 = r_; pc += 3; NEXT(); }
 #define UF64(n, e) L_##n: { double x = fp[B1].f64; fp[A1].f64 = (e); pc += 2; NEXT(); }
-#define BF64(n, e) L_##n: { double x = fp[B1].f64, y = fp[A2].f64; fp[A1].f64 = (e); pc += 3; NEXT(); }
 #define I32S(v) ((int32_t)(v))
 #define I64S(v) ((int64_t)(v))
 
@@ -584,8 +591,8 @@ L_F32_NEG:
     UF32(F32_TRUNC, __builtin_truncf(x))
     UF32(F32_NEAREST, __builtin_rintf(x))
     UF32(F32_SQRT, __builtin_sqrtf(x))
-    BF32(F32_ADD, x + y) BF32(F32_SUB, x - y) BF32(F32_MUL, x * y) BF32(F32_DIV, x / y)
-    BF32(F32_MIN, fmin32(x, y)) BF32(F32_MAX, fmax32(x, y))
+    BF32N(F32_ADD, x + y) BF32N(F32_SUB, x - y) BF32N(F32_MUL, x * y) BF32N(F32_DIV, x / y)
+    BF32N(F32_MIN, fmin32(x, y)) BF32N(F32_MAX, fmax32(x, y))
 L_F32_COPYSIGN:
     fp[A1].u64 = (fp[B1].u32 & 0x7fffffffu) | (fp[A2].u32 & 0x80000000u);
     pc += 3; NEXT();
@@ -600,8 +607,8 @@ L_F64_NEG:
     UF64(F64_TRUNC, __builtin_trunc(x))
     UF64(F64_NEAREST, __builtin_rint(x))
     UF64(F64_SQRT, __builtin_sqrt(x))
-    BF64(F64_ADD, x + y) BF64(F64_SUB, x - y) BF64(F64_MUL, x * y) BF64(F64_DIV, x / y)
-    BF64(F64_MIN, fmin64(x, y)) BF64(F64_MAX, fmax64(x, y))
+    BF64N(F64_ADD, x + y) BF64N(F64_SUB, x - y) BF64N(F64_MUL, x * y) BF64N(F64_DIV, x / y)
+    BF64N(F64_MIN, fmin64(x, y)) BF64N(F64_MAX, fmax64(x, y))
 L_F64_COPYSIGN:
     fp[A1].u64 = (fp[B1].u64 & 0x7fffffffffffffffull) | (fp[A2].u64 & 0x8000000000000000ull);
     pc += 3; NEXT();
