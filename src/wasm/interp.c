@@ -228,6 +228,8 @@ L_BR_TABLE: {
     pc += (int64_t)pc[2 + i];
     NEXT();
 }
+L_RETURN1:
+    fp[0] = fp[A1];
 L_RETURN:
     vm.fsp--;
     if (UNLIKELY(vm.fsp->pc == NULL))

@@ -727,6 +727,7 @@ static int do_numeric(struct tr *t, uint8_t op)
         if (op == 0x45 && at >= 0) {
             t->last = LAST_EQZ;
             t->last_start = (size_t)at;
+            t->last_dst = d;
             t->cmp_a = a;
         } else {
             note_producer(t, at, d);
@@ -775,6 +776,7 @@ static int do_numeric(struct tr *t, uint8_t op)
                 if (is_cmp && at >= 0) {
                     t->last = LAST_CMP;
                     t->last_start = (size_t)at;
+                    t->last_dst = d;
                     t->cmp = cmpi;
                     t->cmp_imm = true;
                     t->cmp_a = a;
@@ -809,6 +811,7 @@ static int do_numeric(struct tr *t, uint8_t op)
     if (is_cmp && at >= 0) {
         t->last = LAST_CMP;
         t->last_start = (size_t)at;
+        t->last_dst = d;
         t->cmp = op - 0x46;
         t->cmp_imm = false;
         t->cmp_a = a;
@@ -839,7 +842,7 @@ static void store_local(struct tr *t, uint32_t i, uint32_t x)
     if (t->lref[x] > 0)
         flush_local_refs(t, x);
     e = t->vs[i];
-    if (e.kind == V_SLOT && t->last == LAST_PRODUCER && t->n == before &&
+    if (e.kind == V_SLOT && t->last != LAST_NONE && t->n == before &&
         t->last_dst == home(t, i) && before > t->last_start) {
         /* Retarget the producer: it writes the local directly. */
         uint64_t *w = &t->code[t->last_start + 1];
@@ -918,12 +921,12 @@ static void emit_return(struct tr *t, uint32_t nr)
         return;
     if (nr == 1) {
         struct vent *e = &t->vs[t->vh - 1];
-        if (e->kind == V_CONST)
+        if (e->kind == V_CONST) {
             emit(t, NBW_OP_CONST, 3, PACK(0, 0), e->k, 0);
-        else {
+        } else {
             uint32_t s = e->kind == V_LOCAL ? e->idx : home(t, t->vh - 1);
-            if (s != 0)
-                emit(t, NBW_OP_COPY, 2, PACK(0, s), 0, 0);
+            emit(t, NBW_OP_RETURN1, 2, PACK(s, 0), 0, 0);
+            return;
         }
     } else {
         /* Values go home first (slots 0.. may be locals that other values
