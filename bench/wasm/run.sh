@@ -2,8 +2,10 @@
 # WebAssembly engine benchmark: every kernel natively (gcc -O2), under
 # NeoBoot's engine (release build), under node (TurboFan: --no-liftoff)
 # and under wabt's wasm-interp, all in this one run, and a table of
-# ratios. Times are wall-clock per process (start-up included), the best
-# of REPEAT runs (wasm-interp: one run, it is slow).
+# ratios. Times are the CPU time (user + system) of each process, start-up
+# and compilation included, the best of REPEAT runs (wasm-interp: one run,
+# it is slow). CPU time rather than wall-clock because the machines this
+# runs on are shared: other load stretches wall-clock time far more.
 #
 #   bench/wasm/run.sh [BUILD_DIR]    (default build/release; make bench-wasm)
 set -u
@@ -16,23 +18,23 @@ kernels=${KERNELS:-"fib sha256 matmul crc32 sort vm strbuild"}
 have_node=0; command -v node >/dev/null && have_node=1
 have_interp=0; command -v wasm-interp >/dev/null && have_interp=1
 
-now() { date +%s%N; }
-# best_ms REPEAT CMD...: prints the best wall time in ms; the command's
-# stdout goes to $out_file.
+# best_ms REPEAT CMD...: prints the best CPU time (user+sys) in ms; the
+# command's stdout goes to $out_file.
 best_ms() {
   local n=$1; shift
   local best=
   for ((r = 0; r < n; r++)); do
-    local t0 t1
-    t0=$(now); "$@" > "$out_file" 2>/dev/null || { echo "FAIL"; return; }; t1=$(now)
-    local ms=$(( (t1 - t0) / 1000000 ))
+    local t
+    t=$( { TIMEFORMAT='%3U %3S'; time "$@" > "$out_file" 2>/dev/null; } 2>&1 ) || { echo "FAIL"; return; }
+    local ms
+    ms=$(awk -v u="${t% *}" -v s="${t#* }" 'BEGIN { printf "%d", (u + s) * 1000 + 0.5 }')
     [ -z "$best" ] || [ "$ms" -lt "$best" ] && best=$ms
   done
   echo "$best"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) b = 1; printf "%.1f", a / b }'; }
 
-echo "WebAssembly engine benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, best of $repeat)"
+echo "WebAssembly engine benchmark ($(date -u +%Y-%m-%d), $(nproc) cores, CPU time, best of $repeat)"
 printf "%-9s %9s %9s %8s %9s %8s %11s %9s\n" kernel native neoboot "x nat" node "x nat" wasm-interp "interp/nb"
 logs=() logi=() logn=()
 work=$(mktemp -d)
