@@ -341,8 +341,6 @@ L_GLOBAL_SET:
     pc += 2; NEXT();
 
     /* ---- memory ---- */
-#define EA(n) uint64_t ea = (uint64_t)fp[B1].u32 + A2; \
-              if (UNLIKELY(ea + (n) > msize)) TRAP_MEM();
 #define LOAD_AT(T, conv, ea_expr) { uint64_t ea = (ea_expr); \
         if (UNLIKELY(ea + sizeof(T) > msize)) TRAP_MEM(); \
         T v; memcpy(&v, mem + ea, sizeof v); fp[A1].u64 = (conv); pc += 3; NEXT(); }

@@ -318,7 +318,6 @@ static int push_ctl(struct tr *t, uint8_t op, uint32_t np, const uint8_t *params
         t->cs = c;
         t->ccap = cap;
     }
-    bool unreach = t->ch ? t->cs[t->ch - 1].unreachable : false;
     struct ctl *c = &t->cs[t->ch++];
     memset(c, 0, sizeof *c);
     c->op = op;
@@ -327,7 +326,7 @@ static int push_ctl(struct tr *t, uint8_t op, uint32_t np, const uint8_t *params
     c->params = params;
     c->results = results;
     c->height = t->vh - np;
-    c->unreachable = unreach && false;
+    c->unreachable = false; /* a new block is reachable until proven not */
     return 0;
 }
 
@@ -536,24 +535,18 @@ static int open_block(struct tr *t, uint8_t op, struct ctl *bt)
             return INVALID(t, "type mismatch (block parameter)");
     }
     if (t->vh - t->cs[t->ch - 1].height < bt->np) {
-        /* Unreachable parent: pad with unknown values. */
+        /* Unreachable parent (checked above): the polymorphic stack
+         * supplies the missing parameters as values of unknown type. */
         uint32_t missing = bt->np - (t->vh - t->cs[t->ch - 1].height);
-        uint32_t base = t->cs[t->ch - 1].height;
         for (uint32_t i = 0; i < missing; i++)
             TRY(push(t, 0, V_SLOT, 0, 0));
-        /* Keep the present ones on top. */
-        (void)base;
     }
     materialize_all(t);
     TRY(push_ctl(t, op, bt->np, bt->params, bt->nr, bt->results));
     struct ctl *c = &t->cs[t->ch - 1];
     c->unreachable = false;
-    /* A block inside unreachable code is reachable only by its own
-     * branches: emitting nothing is fine, but validation restarts. */
-    if (t->ch >= 2 && t->cs[t->ch - 2].unreachable) {
-        /* keep dead so nothing is emitted */
-        c->unreachable = false;
-    }
+    /* A block inside unreachable code validates as usual; its code is
+     * emitted but can never run (nothing branches into it). */
     return 0;
 }
 
@@ -622,8 +615,6 @@ static struct numinfo num_info(uint8_t op)
 static int imm_form(uint8_t op)
 {
     switch (op) {
-#define X(n) case 0: break;
-#undef X
     case 0x6a: return NBW_OP_I32_ADD_I;
     case 0x6c: return NBW_OP_I32_MUL_I;
     case 0x71: return NBW_OP_I32_AND_I;
@@ -871,11 +862,8 @@ static void store_local(struct tr *t, uint32_t i, uint32_t x)
 static int end_block(struct tr *t)
 {
     struct ctl *c = &t->cs[t->ch - 1];
-    /* Types of the results. */
-    for (uint32_t i = c->nr; i-- > 0;) {
-        struct vent e;
-        (void)e;
-    }
+    /* Exactly the results remain (fewer if unreachable: the polymorphic
+     * stack supplies the rest), with the block's result types. */
     if (t->vh - c->height != c->nr && !(c->unreachable && t->vh - c->height < c->nr))
         return INVALID(t, "type mismatch (block results)");
     for (uint32_t i = 0; i < t->vh - c->height; i++) {
@@ -1148,14 +1136,10 @@ static int body(struct tr *t)
                 }
                 if (c->unreachable && t->vh - c->height < n) {
                     /* Re-push the label types onto an empty polymorphic stack. */
-                    uint32_t have = t->vh - c->height;
-                    uint8_t tmp[NBW_MAX_PARAMS];
-                    memcpy(tmp, ty, n);
                     while (t->vh > c->height)
                         pop(t, 0, NULL, NULL);
                     for (uint32_t i = 0; i < n; i++)
-                        TRY(push(t, tmp[i], V_SLOT, 0, 0));
-                    (void)have;
+                        TRY(push(t, ty[i], V_SLOT, 0, 0));
                 }
             }
             break;
