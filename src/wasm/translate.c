@@ -1619,7 +1619,9 @@ int nbw_translate(nb_wasm_module *m, uint32_t i, const uint8_t *base,
     t.end = end;
     t.err = err;
     t.h = nbw_handlers();
-    t.limit = (size_t)(end - p) * 64 + 4096;
+    /* Translated code is 1-3 words per body byte in practice; the cap
+     * stops pathological expansion (branch moves in br_table stubs). */
+    t.limit = (size_t)(end - p) * 16 + 4096;
     uint32_t fi = m->nfunc_imports + i;
     const struct nbw_functype *ft = &m->types[m->func_types[fi]];
     struct nbw_code *code = &m->codes[i];
