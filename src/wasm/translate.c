@@ -633,6 +633,12 @@ static int imm_form(uint8_t op)
     case 0x4d: return NBW_OP_I32_LE_U_I;
     case 0x4e: return NBW_OP_I32_GE_S_I;
     case 0x4f: return NBW_OP_I32_GE_U_I;
+    case 0x77: return NBW_OP_I32_ROTL_I;
+    case 0x78: return NBW_OP_I32_ROTR_I;
+    case 0x6e: return NBW_OP_I32_DIV_U_I;
+    case 0x70: return NBW_OP_I32_REM_U_I;
+    case 0x89: return NBW_OP_I64_ROTL_I;
+    case 0x8a: return NBW_OP_I64_ROTR_I;
     case 0x7c: return NBW_OP_I64_ADD_I;
     case 0x7e: return NBW_OP_I64_MUL_I;
     case 0x83: return NBW_OP_I64_AND_I;
@@ -754,6 +760,8 @@ static int do_numeric(struct tr *t, uint8_t op)
                 fits = !i64 || (int64_t)k == (int64_t)(int32_t)k;
             }
             imm = imm_form(wop);
+            if ((wop == 0x6e || wop == 0x70) && (which != 2 || (uint32_t)k == 0))
+                imm = -1; /* x / 0 must trap: the generic form does */
             if (which && imm >= 0 && fits) {
                 uint32_t a = opnd(t, t->vh - (which == 2 ? 2 : 1));
                 pop(t, ni.in, NULL, NULL);
