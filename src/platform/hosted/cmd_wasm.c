@@ -361,6 +361,11 @@ static int cmd_fuzz_exec(int argc, char **argv)
         if (nr == 0)
             continue;
         printf("[fuzz-exec] note result: %s => ", name);
+        if (nr == 1 && (res[0].type == NB_WASM_FUNCREF || res[0].type == NB_WASM_EXTERNREF)) {
+            /* binaryen prints a single reference result as its type only */
+            printf(res[0].type == NB_WASM_FUNCREF ? "funcref\n" : "anyref\n");
+            continue;
+        }
         if (nr > 1)
             printf("(");
         for (uint32_t k = 0; k < nr; k++) {
