@@ -228,6 +228,13 @@ L_BR_TABLE: {
     pc += (int64_t)pc[2 + i];
     NEXT();
 }
+L_BR_TABLE_FWD: {
+    uint32_t i = fp[A1].u32, n = B1;
+    if (i > n)
+        i = n;
+    pc += (int64_t)pc[2 + i];
+    NEXT();
+}
 L_RETURN1:
     fp[0] = fp[A1];
 L_RETURN:

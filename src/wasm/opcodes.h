@@ -92,6 +92,7 @@
     X(BR_IFZ_BACK)    \
     X(BR_IFNZ_BACK)   \
     X(BR_TABLE)       /* (a|n) then n+1 offset words; index a, default last; fuel */ \
+    X(BR_TABLE_FWD)   /* the same when every target is forward: no fuel */ \
     X(RETURN)         /* N: results already in slots 0.. of the frame */ \
     X(RETURN1)        /* (a|-): slot 0 = a, then return (one result) */ \
     X(CALL)           /* (base|func) (struct nbw_code *): callee frame at slot base */ \

@@ -1179,7 +1179,18 @@ static int body(struct tr *t)
                     rc = check_label_types(t, L);
             }
             if (!rc && !dead(t)) {
-                long at = emit(t, NBW_OP_BR_TABLE, 2, PACK(idx, n), 0, 0);
+                /* Backward targets (loops) reached straight from the table
+                 * need the fuel charge; stubs charge their own. */
+                bool back = false;
+                for (uint32_t i = 0; i <= n; i++) {
+                    struct ctl *L = &t->cs[t->ch - 1 - labels[i]];
+                    bool needed;
+                    branch_moves(t, L, false, &needed);
+                    if (L->op == 0x03 && !needed)
+                        back = true;
+                }
+                long at = emit(t, back ? NBW_OP_BR_TABLE : NBW_OP_BR_TABLE_FWD, 2,
+                               PACK(idx, n), 0, 0);
                 if (at >= 0 && !reserve(t, (size_t)n + 1)) {
                     size_t tab = t->n;
                     t->n += (size_t)n + 1;
