@@ -141,7 +141,8 @@ static int run(nb_wasm_store *s, nb_wasm_func *f)
 #define X(n) [NBW_OP_##n##_I] = &&L_##n##_I,
         NBW_IMMOPS(X)
 #undef X
-#define X(n) [NBW_OP_##n##_ADD] = &&L_##n##_ADD, [NBW_OP_##n##_ADDI] = &&L_##n##_ADDI,
+#define X(n) [NBW_OP_##n##_ADD] = &&L_##n##_ADD, [NBW_OP_##n##_ADDI] = &&L_##n##_ADDI, \
+             [NBW_OP_##n##_SHL] = &&L_##n##_SHL,
         NBW_MEMOPS(X)
 #undef X
 #define X(c) [NBW_OP_BR_##c] = &&L_BR_##c, [NBW_OP_BR_##c##_BACK] = &&L_BR_##c##_BACK, \
@@ -348,13 +349,15 @@ L_GLOBAL_SET:
     pc += 2; NEXT();
 
     /* ---- memory ---- */
-#define LOAD_AT(T, conv, ea_expr) { uint64_t ea = (ea_expr); \
+#define LOAD_AT(T, conv, ea_expr, len) { uint64_t ea = (ea_expr); \
         if (UNLIKELY(ea + sizeof(T) > msize)) TRAP_MEM(); \
-        T v; memcpy(&v, mem + ea, sizeof v); fp[A1].u64 = (conv); pc += 3; NEXT(); }
+        T v; memcpy(&v, mem + ea, sizeof v); fp[A1].u64 = (conv); pc += (len); NEXT(); }
 #define LOADOP(name, T, conv) \
-    L_##name: LOAD_AT(T, conv, (uint64_t)fp[B1].u32 + A2) \
-    L_##name##_ADD: LOAD_AT(T, conv, (uint64_t)(uint32_t)(fp[B1].u32 + fp[B2].u32) + A2) \
-    L_##name##_ADDI: LOAD_AT(T, conv, (uint64_t)(uint32_t)(fp[B1].u32 + B2) + A2)
+    L_##name: LOAD_AT(T, conv, (uint64_t)fp[B1].u32 + A2, 3) \
+    L_##name##_ADD: LOAD_AT(T, conv, (uint64_t)(uint32_t)(fp[B1].u32 + fp[B2].u32) + A2, 3) \
+    L_##name##_ADDI: LOAD_AT(T, conv, (uint64_t)(uint32_t)(fp[B1].u32 + B2) + A2, 3) \
+    L_##name##_SHL: LOAD_AT(T, conv, \
+        (uint64_t)(uint32_t)(fp[B1].u32 + (fp[B2].u32 << (A3 & 31))) + A2, 4)
     LOADOP(LOAD8S, int8_t, (uint64_t)(int64_t)v)
     LOADOP(LOAD8U, uint8_t, v)
     LOADOP(LOAD16S, int16_t, (uint64_t)(int64_t)v)
@@ -362,13 +365,15 @@ L_GLOBAL_SET:
     LOADOP(LOAD32S, int32_t, (uint64_t)(int64_t)v)
     LOADOP(LOAD32U, uint32_t, v)
     LOADOP(LOAD64, uint64_t, v)
-#define STORE_AT(T, ea_expr) { uint64_t ea = (ea_expr); \
+#define STORE_AT(T, ea_expr, len) { uint64_t ea = (ea_expr); \
         if (UNLIKELY(ea + sizeof(T) > msize)) TRAP_MEM(); \
-        T v = (T)fp[B1].u64; memcpy(mem + ea, &v, sizeof v); pc += 3; NEXT(); }
+        T v = (T)fp[B1].u64; memcpy(mem + ea, &v, sizeof v); pc += (len); NEXT(); }
 #define STOREOP(name, T) \
-    L_##name: STORE_AT(T, (uint64_t)fp[A1].u32 + A2) \
-    L_##name##_ADD: STORE_AT(T, (uint64_t)(uint32_t)(fp[A1].u32 + fp[B2].u32) + A2) \
-    L_##name##_ADDI: STORE_AT(T, (uint64_t)(uint32_t)(fp[A1].u32 + B2) + A2)
+    L_##name: STORE_AT(T, (uint64_t)fp[A1].u32 + A2, 3) \
+    L_##name##_ADD: STORE_AT(T, (uint64_t)(uint32_t)(fp[A1].u32 + fp[B2].u32) + A2, 3) \
+    L_##name##_ADDI: STORE_AT(T, (uint64_t)(uint32_t)(fp[A1].u32 + B2) + A2, 3) \
+    L_##name##_SHL: STORE_AT(T, \
+        (uint64_t)(uint32_t)(fp[A1].u32 + (fp[B2].u32 << (A3 & 31))) + A2, 4)
     STOREOP(STORE8, uint8_t)
     STOREOP(STORE16, uint16_t)
     STOREOP(STORE32, uint32_t)

@@ -72,11 +72,12 @@
     X(I64_ADD) X(I64_MUL) X(I64_AND) X(I64_OR) X(I64_XOR) X(I64_SHL) X(I64_SHR_S) X(I64_SHR_U) \
     X(I64_ROTL) X(I64_ROTR)
 
-/* Loads (format LD) and stores (format ST). Each also has two fused forms
- * whose address is a sum computed with 32-bit wrap-around, as the add it
- * replaces would (the offset is added after, without wrapping):
- *   NAME_ADD   (d|a) (offset|b):   address = a + b
- *   NAME_ADDI  (d|a) (offset|imm): address = a + imm
+/* Loads (format LD) and stores (format ST). Each also has three fused
+ * forms whose address is computed with 32-bit wrap-around, as the adds and
+ * shift they replace would (the offset is added after, without wrapping):
+ *   NAME_ADD   (d|a) (offset|b):        address = a + b
+ *   NAME_ADDI  (d|a) (offset|imm):      address = a + imm
+ *   NAME_SHL   (d|a) (offset|b) (k|-):  address = a + (b << k)
  * (for stores d is the value slot). */
 #define NBW_LOADS(X) X(LOAD8S) X(LOAD8U) X(LOAD16S) X(LOAD16U) X(LOAD32S) X(LOAD32U) X(LOAD64)
 #define NBW_STORES(X) X(STORE8) X(STORE16) X(STORE32) X(STORE64)
@@ -131,7 +132,7 @@ enum nbw_op {
 #define NBW_ENUM_I(n) NBW_OP_##n##_I,
     NBW_IMMOPS(NBW_ENUM_I)
 #undef NBW_ENUM_I
-#define NBW_ENUM_M(n) NBW_OP_##n##_ADD, NBW_OP_##n##_ADDI,
+#define NBW_ENUM_M(n) NBW_OP_##n##_ADD, NBW_OP_##n##_ADDI, NBW_OP_##n##_SHL,
     NBW_MEMOPS(NBW_ENUM_M)
 #undef NBW_ENUM_M
 #define NBW_ENUM_BR(c) NBW_OP_BR_##c, NBW_OP_BR_##c##_BACK, NBW_OP_BR_##c##_I, \

@@ -70,7 +70,7 @@ struct tr {
     size_t last_start;
     uint32_t last_dst;
     int last_op;                   /* the producer's op (for fusing), or -1 */
-    uint32_t last_a, last_b;       /* and its operands (slot or immediate) */
+    uint32_t last_a, last_b, last_k; /* and its operands (slot or immediate) */
     int cmp;                       /* index in NBW_CMPS */
     bool cmp_imm;
     uint32_t cmp_a, cmp_b;
@@ -679,21 +679,40 @@ static void note_producer(struct tr *t, long at, uint32_t dst)
     note_producer_op(t, at, dst, -1, 0, 0);
 }
 
-/* If the instruction just emitted is a 3-word i32 add whose result (in
- * `slot`) is only an address about to be used, remove it and say how to
- * fold it: *op_kind 1: a + b (slots), 2: a + imm. */
-static int take_address_add(struct tr *t, uint32_t slot, uint32_t *a, uint32_t *b)
+/* If the instruction just emitted is an i32 add whose result (in `slot`)
+ * is only an address about to be used, remove it and say how to fold it:
+ * 1: a + b (slots), 2: a + imm, 3: a + (b << *k). */
+static int take_address_add(struct tr *t, uint32_t slot, uint32_t *a, uint32_t *b, uint32_t *k)
 {
     if (t->last != LAST_PRODUCER || t->n != t->last_start + 3 || t->last_dst != slot)
         return 0;
-    int kind = t->last_op == NBW_OP_I32_ADD ? 1 : t->last_op == NBW_OP_I32_ADD_I ? 2 : 0;
+    int kind = t->last_op == NBW_OP_I32_ADD ? 1 : t->last_op == NBW_OP_I32_ADD_I ? 2
+             : t->last_op == NBW_OP_I32_ADD_SHL ? 3 : 0;
     if (!kind)
         return 0;
     *a = t->last_a;
     *b = t->last_b;
+    *k = t->last_k;
     t->n = t->last_start;
     t->last = LAST_NONE;
     return kind;
+}
+
+/* Emit load or store `op` for data slot `v` (a load's result, a store's
+ * value) at the address folded by take_address_add() (base x), or plainly
+ * at slot `a`. Loads pack (v|address), stores (address|v). */
+static long emit_mem(struct tr *t, enum nbw_op op, int fold, uint32_t v, uint32_t a,
+                     uint32_t off, uint32_t x, uint32_t y, uint32_t k)
+{
+    bool store = op >= NBW_OP_STORE8 && op <= NBW_OP_STORE64;
+    uint32_t base = fold ? x : a;
+    uint64_t w1 = store ? PACK(base, v) : PACK(v, base);
+    if (!fold)
+        return emit(t, op, 3, w1, off, 0);
+    enum nbw_op f = (enum nbw_op)(NBW_OP_LOAD8S_ADD + 3 * (op - NBW_OP_LOAD8S) + (fold - 1));
+    if (fold == 3)
+        return emit(t, f, 4, w1, PACK(off, y), k);
+    return emit(t, f, 3, w1, PACK(off, y), 0);
 }
 
 static int do_numeric(struct tr *t, uint8_t op)
@@ -799,7 +818,8 @@ static int do_numeric(struct tr *t, uint8_t op)
         t->n = t->last_start;
         t->last = LAST_NONE;
         long at = emit(t, NBW_OP_I32_ADD_SHL, 3, PACK(d, base), PACK(idx, k), 0);
-        note_producer(t, at, d);
+        note_producer_op(t, at, d, NBW_OP_I32_ADD_SHL, base, idx);
+        t->last_k = k;
         return err_pending(t);
     }
     long at = emit(t, NBW_OP_FROM_WASM(op), 3, PACK(d, a), b, 0);
@@ -1385,18 +1405,12 @@ static int body(struct tr *t)
                 NBW_OP_LOAD8S, NBW_OP_LOAD8U, NBW_OP_LOAD16S, NBW_OP_LOAD16U,
                 NBW_OP_LOAD8S, NBW_OP_LOAD8U, NBW_OP_LOAD16S, NBW_OP_LOAD16U,
                 NBW_OP_LOAD32S, NBW_OP_LOAD32U};
-            uint32_t off, a, x, y;
+            uint32_t off, a, x = 0, y = 0, k = 0;
             TRY(rd_memarg(t, nat[op - 0x28], &off));
             TRY(pop_slot(t, NB_WASM_I32, &a));
             uint32_t d = push_result(t, rty[op - 0x28]);
-            enum nbw_op lo = lop[op - 0x28];
-            int fold = dead(t) ? 0 : take_address_add(t, a, &x, &y);
-            long at;
-            if (fold)
-                at = emit(t, (enum nbw_op)(NBW_OP_LOAD8S_ADD + 2 * (lo - NBW_OP_LOAD8S) + (fold - 1)),
-                          3, PACK(d, x), PACK(off, y), 0);
-            else
-                at = emit(t, lo, 3, PACK(d, a), off, 0);
+            int fold = dead(t) ? 0 : take_address_add(t, a, &x, &y, &k);
+            long at = emit_mem(t, lop[op - 0x28], fold, d, a, off, x, y, k);
             note_producer(t, at, d);
             break;
         }
@@ -1407,19 +1421,14 @@ static int body(struct tr *t)
             static const enum nbw_op sop[] = {
                 NBW_OP_STORE32, NBW_OP_STORE64, NBW_OP_STORE32, NBW_OP_STORE64,
                 NBW_OP_STORE8, NBW_OP_STORE16, NBW_OP_STORE8, NBW_OP_STORE16, NBW_OP_STORE32};
-            uint32_t off, a, v, x, y;
+            uint32_t off, a, v, x = 0, y = 0, k = 0;
             TRY(rd_memarg(t, nat[op - 0x36], &off));
             TRY(pop_slot(t, vty[op - 0x36], &v));
             TRY(pop_slot(t, NB_WASM_I32, &a));
-            enum nbw_op so = sop[op - 0x36];
             /* The address add must be the last instruction and the value
              * must not live in the add's result slot. */
-            int fold = dead(t) || v == a ? 0 : take_address_add(t, a, &x, &y);
-            if (fold)
-                emit(t, (enum nbw_op)(NBW_OP_LOAD8S_ADD + 2 * (so - NBW_OP_LOAD8S) + (fold - 1)),
-                     3, PACK(x, v), PACK(off, y), 0);
-            else
-                emit(t, so, 3, PACK(a, v), off, 0);
+            int fold = dead(t) || v == a ? 0 : take_address_add(t, a, &x, &y, &k);
+            emit_mem(t, sop[op - 0x36], fold, v, a, off, x, y, k);
             break;
         }
         case 0x3f: case 0x40: { /* memory.size, memory.grow */
