@@ -49,7 +49,7 @@ struct ctl {
     size_t else_patch;   /* if: the jump to else (+1) */
 };
 
-enum { LAST_NONE, LAST_PRODUCER, LAST_CMP, LAST_EQZ };
+enum { LAST_NONE, LAST_PRODUCER, LAST_CMP, LAST_EQZ, LAST_COPY };
 
 struct tr {
     nb_wasm_module *m;
@@ -182,6 +182,18 @@ static long emit(struct tr *t, enum nbw_op op, int words, uint64_t w1, uint64_t 
 {
     if (dead(t))
         return -1;
+    if (op == NBW_OP_COPY && t->last == LAST_COPY && t->n == t->last_start + 2) {
+        /* Two moves in a row (a rotation of locals, branch values): one
+         * COPY2, which performs them in order. */
+        if (reserve(t, 1))
+            return -1;
+        size_t at = t->last_start;
+        t->code[at] = (uint64_t)(uintptr_t)t->h[NBW_OP_COPY2];
+        t->code[at + 2] = w1;
+        t->n = at + 3;
+        t->last = LAST_NONE;
+        return (long)at;
+    }
     if (reserve(t, (size_t)words))
         return -1;
     size_t at = t->n;
@@ -190,7 +202,8 @@ static long emit(struct tr *t, enum nbw_op op, int words, uint64_t w1, uint64_t 
     if (words > 2) t->code[at + 2] = w2;
     if (words > 3) t->code[at + 3] = w3;
     t->n += (size_t)words;
-    t->last = LAST_NONE;
+    t->last = op == NBW_OP_COPY ? LAST_COPY : LAST_NONE;
+    t->last_start = at;
     return (long)at;
 }
 
@@ -861,7 +874,8 @@ static void store_local(struct tr *t, uint32_t i, uint32_t x)
     if (t->lref[x] > 0)
         flush_local_refs(t, x);
     e = t->vs[i];
-    if (e.kind == V_SLOT && t->last != LAST_NONE && t->n == before &&
+    if (e.kind == V_SLOT && (t->last == LAST_PRODUCER || t->last == LAST_CMP ||
+                             t->last == LAST_EQZ) && t->n == before &&
         t->last_dst == home(t, i) && before > t->last_start) {
         /* Retarget the producer: it writes the local directly. */
         uint64_t *w = &t->code[t->last_start + 1];
