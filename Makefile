@@ -1,6 +1,6 @@
 # Thin wrapper over CMake: the README's two commands are `make run` and
 # `make test`. Both install what is missing first (scripts/setup.sh).
-.PHONY: all setup build release run test conformance bench clean image
+.PHONY: all setup build release run test conformance bench bench-wasm clean image
 
 DEBUG_DIR   ?= build/debug
 RELEASE_DIR ?= build/release
@@ -39,8 +39,15 @@ image: setup
 	cmake --build $(PC_DIR) -j $(JOBS)
 	@ls -l $(PC_DIR)/neoboot.elf
 
+# The WebAssembly 2.0 spec tests alone (converted into the build directory).
+conformance: build
+	cd $(DEBUG_DIR) && ctest -R wasm_conformance --output-on-failure
+
 bench: release
 	bash bench/run.sh $(RELEASE_DIR)
+
+bench-wasm: release
+	bash bench/wasm/run.sh $(RELEASE_DIR)
 
 clean:
 	rm -rf build

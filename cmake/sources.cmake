@@ -14,6 +14,11 @@ set(NB_CORE_SOURCES
   src/net/vsock/vsock.c
   src/shell/shell.c
   src/svc/svc.c
+  src/wasm/decode.c
+  src/wasm/translate.c
+  src/wasm/interp.c
+  src/wasm/runtime.c
+  src/abi/wasi.c
 )
 
 set(NB_HOSTED_SOURCES
@@ -24,4 +29,5 @@ set(NB_HOSTED_SOURCES
   src/platform/hosted/platform.c
   src/platform/hosted/relay.c
   src/platform/hosted/vsock_uds.c
+  src/platform/hosted/cmd_wasm.c
 )

@@ -14,6 +14,7 @@ pkgs=(
   clang lld libclang-rt-14-dev                   # sanitizers, libFuzzer
   wasi-libc libclang-rt-14-dev-wasm32            # wasm apps (clang --target=wasm32-wasi)
   libcmocka-dev                                  # unit tests
+  libcjson-dev                                   # wasm spec-test runner (reads wast2json output)
   libslirp-dev                                   # unprivileged user-mode networking
   wabt binaryen                                  # wasm reference tools (spec tests, fuzzing)
   qemu-system-x86 qemu-utils                     # running NeoBoot images

@@ -21,6 +21,7 @@ static const struct nb_command commands[] = {
     {"nc", "netcat over NeoBoot's stack (vsock CID:PORT)", nb_cmd_nc},
     {"stats", "show a running instance's interfaces, sockets and counters", nb_cmd_stats},
     {"vsock-echo", "serve vsock echo and stats on a bridge or vsock device", nb_cmd_vsock_echo},
+    {"wasm", "run or validate a WebAssembly program (WASI)", nb_cmd_wasm},
     {NULL, NULL, NULL},
 };
 
