@@ -3,6 +3,8 @@
 set(NB_CORE_SOURCES
   src/abi/caps.c
   src/abi/handles.c
+  src/abi/neoboot_abi.c
+  src/abi/netinfo.c
   src/lib/err.c
   src/lib/log.c
   src/net/addr.c
@@ -22,6 +24,7 @@ set(NB_CORE_SOURCES
 )
 
 set(NB_HOSTED_SOURCES
+  src/platform/hosted/cmd_run.c
   src/platform/hosted/cmd_serve.c
   src/platform/hosted/hvbridge.c
   src/platform/hosted/instance.c

@@ -12,6 +12,7 @@
 
 int nb_cmd_demo(int argc, char **argv);
 int nb_cmd_nc(int argc, char **argv);
+int nb_cmd_run(int argc, char **argv);
 int nb_cmd_stats(int argc, char **argv);
 int nb_cmd_vsock_echo(int argc, char **argv);
 
@@ -19,6 +20,7 @@ static const struct nb_command commands[] = {
     /* name, summary, entry: keep sorted by name */
     {"demo", "run the bundled demo: vsock echo + stats behind ./neoboot.vsock", nb_cmd_demo},
     {"nc", "netcat over NeoBoot's stack (vsock CID:PORT)", nb_cmd_nc},
+    {"run", "run a networked WebAssembly app (WASI + neoboot imports)", nb_cmd_run},
     {"stats", "show a running instance's interfaces, sockets and counters", nb_cmd_stats},
     {"vsock-echo", "serve vsock echo and stats on a bridge or vsock device", nb_cmd_vsock_echo},
     {"wasm", "run or validate a WebAssembly program (WASI)", nb_cmd_wasm},

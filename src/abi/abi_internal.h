@@ -1,0 +1,18 @@
+/*
+ * Pieces of the "neoboot" import module kept apart from the socket calls
+ * (internal to src/abi).
+ */
+#ifndef NEOBOOT_ABI_INTERNAL_H
+#define NEOBOOT_ABI_INTERNAL_H
+
+#include <neoboot/abi.h>
+
+/* Fill the 256-byte guest netif record for the index-th interface of st
+ * (0-based, registration order). 0, or NB_ENOENT past the last. */
+int nb_abi_netif_fill(struct nb_stack *st, int32_t index, uint8_t *out);
+
+/* resolve(name, family, out[], timeout_ns): host function body. */
+int nb_abi_resolve(nb_wasm_hcall *hc, struct nb_stack *st, const union nb_wasm_arg *a,
+                   union nb_wasm_arg *r);
+
+#endif
