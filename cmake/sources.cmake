@@ -20,16 +20,21 @@ set(NB_CORE_SOURCES
   src/net/inet/config.c
   src/net/inet/port.c
   src/shell/shell.c
+  src/shell/cmd_net.c
   src/svc/svc.c
 )
 
 set(NB_HOSTED_SOURCES
+  src/platform/hosted/cmd_net.c
   src/platform/hosted/cmd_serve.c
   src/platform/hosted/hvbridge.c
   src/platform/hosted/instance.c
   src/platform/hosted/memlink.c
+  src/platform/hosted/pcap.c
   src/platform/hosted/platform.c
   src/platform/hosted/relay.c
+  src/platform/hosted/slirp.c
+  src/platform/hosted/tap.c
   src/platform/hosted/vsock_uds.c
 )
 

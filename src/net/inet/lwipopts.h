@@ -137,7 +137,9 @@
 #define TCP_CALCULATE_EFF_SEND_MSS 1
 #define LWIP_TCP_KEEPALIVE 1
 #define LWIP_TCP_TIMESTAMPS 0
-#define TCP_WND_UPDATE_THRESHOLD (TCP_WND / 8)
+/* Announce a reopened window after 4 MSS (lwIP default); more would stall
+ * peers without window scaling (64 KiB windows, e.g. slirp). */
+#define TCP_WND_UPDATE_THRESHOLD (4 * TCP_MSS)
 #define LWIP_TCP_PCB_NUM_EXT_ARGS 1  /* tells us when lwIP frees a pcb */
 #define SO_REUSE 1
 #define SO_REUSE_RXTOALL 0

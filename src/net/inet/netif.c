@@ -124,7 +124,7 @@ static err_t if_init(struct netif *nif)
     nif->name[1] = 'n';
     nif->hwaddr_len = ETH_HWADDR_LEN;
     memcpy(nif->hwaddr, ifc->mac, ETH_HWADDR_LEN);
-    nif->mtu = ifc->mtu > SIZEOF_ETH_HDR ? (u16_t)NB_MIN(ifc->mtu - SIZEOF_ETH_HDR, 0xFFFFu) : 0;
+    nif->mtu = (u16_t)NB_MIN(ifc->mtu - 14u, 0xFFFFu); /* frame minus the Ethernet header */
     nif->mtu6 = nif->mtu;
     nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
                  NETIF_FLAG_MLD6;
