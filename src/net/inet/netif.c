@@ -143,10 +143,9 @@ static void ext_status(struct netif *nif, netif_nsc_reason_t reason,
             ip6_addr_ispreferred(netif_ip6_addr_state(nif, i)) &&
             !ip6_addr_ispreferred(args->ipv6_addr_state_changed.old_state)) {
             char text[64];
-            struct nb_addr a;
-            inet_from_lwip(&nif->ip6_addr[i], 0, &a);
-            NB_INFO("%c%c%u: IPv6 %s ready", nif->name[0], nif->name[1],
-                    (unsigned)nif->num, nb_addr_format(&a, text, sizeof text));
+            struct inet_if *ii = nif->state;
+            NB_INFO("%s: IPv6 %s ready", ii ? ii->ifc->name : "lo",
+                    ipaddr_ntoa_r(&nif->ip6_addr[i], text, sizeof text));
         }
     }
     inet_config_changed();

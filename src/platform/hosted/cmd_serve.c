@@ -292,10 +292,17 @@ static int nc_udp(struct unc *u, size_t size, size_t recv_size, double linger_s,
     return err;
 }
 
+/* Can epoll watch fd? Not regular files, and not devices without poll
+ * support such as /dev/null: those are always ready instead. */
 static bool fd_pollable(int fd)
 {
-    struct stat stt;
-    return fstat(fd, &stt) == 0 && !S_ISREG(stt.st_mode) && !S_ISDIR(stt.st_mode);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0)
+        return false;
+    struct epoll_event ev = {.events = EPOLLIN};
+    bool ok = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0;
+    close(ep);
+    return ok;
 }
 
 int nb_cmd_nc(int argc, char **argv);
