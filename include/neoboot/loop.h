@@ -67,6 +67,25 @@ int nb_loop_run_once(uint64_t deadline_ns);
  */
 int nb_loop_run_until(bool (*cond)(void *arg), void *arg, uint64_t deadline_ns);
 
+/*
+ * Wait hooks, for libraries that keep their own descriptor sets and
+ * timeouts (libslirp's pollfds_fill/pollfds_poll). Whenever the loop is
+ * about to block in the platform, each hook's prepare runs and may lower
+ * the deadline (it must not run protocol code or post work); after the
+ * platform returns (or the deadline had already passed), each hook's
+ * check runs, and may do anything a loop callback may. Hooks are called
+ * only around waits: a loop that always has work never runs them.
+ */
+struct nb_loop_hook {
+    void (*prepare)(struct nb_loop_hook *h, uint64_t *deadline_ns);
+    void (*check)(struct nb_loop_hook *h);
+    struct nb_loop_hook *next;
+    bool added;
+};
+void nb_loop_hook_add(struct nb_loop_hook *h);
+/* Safe from the hook's own callbacks. */
+void nb_loop_hook_remove(struct nb_loop_hook *h);
+
 /* Ask running nb_loop_run_until() calls to return NB_EINTR (e.g. Ctrl-C). */
 void nb_loop_interrupt(void);
 void nb_loop_clear_interrupt(void);
@@ -81,6 +100,7 @@ struct nb_loop_stats {
     uint64_t work_run;
     uint64_t timers_fired;
     uint64_t timers_armed; /* currently armed */
+    uint64_t hook_checks;  /* check hooks run */
 };
 void nb_loop_get_stats(struct nb_loop_stats *out);
 

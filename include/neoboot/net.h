@@ -145,7 +145,13 @@ enum nb_sockopt {
     NB_SO_TYPE = 11,           /* get: NB_SOCK_* */
     NB_SO_FAMILY = 12,         /* get: NB_AF_* */
     NB_SO_RCVLOWAT = 13,       /* bytes */
-    NB_SO_NREAD = 14,          /* get: bytes queued for reading */
+    NB_SO_NREAD = 14,          /* get: bytes queued for reading (UDP: next datagram) */
+    /* inet (docs/inet.md) */
+    NB_SO_BROADCAST = 15,      /* 0/1: UDP may send to broadcast addresses */
+    NB_TCP_KEEPIDLE = 16,      /* ns of idleness before keep-alive probes */
+    NB_TCP_KEEPINTVL = 17,     /* ns between keep-alive probes */
+    NB_TCP_KEEPCNT = 18,       /* unanswered probes before the connection drops */
+    NB_SO_RXDROPS = 19,        /* get: datagrams dropped, receive queue full */
 };
 int nb_setopt(nb_sock *s, int opt, int64_t value);
 int nb_getopt(nb_sock *s, int opt, int64_t *value);

@@ -22,6 +22,7 @@ static struct nb_work *work_head, *work_tail;
 static volatile int loop_interrupted;
 static int loop_depth;
 static struct nb_loop_stats loop_stats;
+static struct nb_loop_hook *hooks;
 
 /* --- pairing heap --- */
 
@@ -206,9 +207,19 @@ int nb_loop_run_once(uint64_t deadline_ns)
         uint64_t until = deadline_ns;
         if (timer_root && timer_root->deadline < until)
             until = timer_root->deadline;
+        for (struct nb_loop_hook *h = hooks; h; h = h->next)
+            if (h->prepare)
+                h->prepare(h, &until);
         if (until > now) {
             loop_stats.waits++;
             nb_platform_wait(until);
+        }
+        for (struct nb_loop_hook *h = hooks, *next; h; h = next) {
+            next = h->next; /* check may remove h */
+            if (h->check) {
+                h->check(h);
+                loop_stats.hook_checks++;
+            }
         }
     }
     return ran;
@@ -235,6 +246,34 @@ int nb_loop_run_until(bool (*cond)(void *arg), void *arg, uint64_t deadline_ns)
     }
     loop_depth--;
     return rc;
+}
+
+/* --- wait hooks --- */
+
+void nb_loop_hook_add(struct nb_loop_hook *h)
+{
+    if (h->added)
+        return;
+    h->added = true;
+    h->next = NULL;
+    struct nb_loop_hook **pp = &hooks;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = h;
+}
+
+void nb_loop_hook_remove(struct nb_loop_hook *h)
+{
+    if (!h->added)
+        return;
+    for (struct nb_loop_hook **pp = &hooks; *pp; pp = &(*pp)->next) {
+        if (*pp == h) {
+            *pp = h->next;
+            break;
+        }
+    }
+    h->added = false;
+    /* h->next is left alone so a check loop walking past h goes on */
 }
 
 void nb_loop_interrupt(void)

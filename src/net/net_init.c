@@ -5,6 +5,7 @@
  */
 void nb_net_init(void);
 void nb_vsock_register(void);
+void nb_inet_register(void);
 
 void nb_net_init(void)
 {
@@ -13,4 +14,5 @@ void nb_net_init(void)
         return;
     done = 1;
     nb_vsock_register();
+    nb_inet_register();
 }

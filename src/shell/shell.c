@@ -1,7 +1,8 @@
 /*
  * The shell core: command registry, line splitting (whitespace, with
  * "double quotes" for arguments containing spaces) and the built-in
- * commands every platform has: help, stats, log, quit.
+ * commands every platform has: help, stats, log, quit (and the network
+ * commands of cmd_net.c).
  */
 #include <neoboot/err.h>
 #include <neoboot/log.h>
@@ -176,6 +177,8 @@ static struct nb_shell_cmd builtins[] = {
     {"quit", "quit", "leave the shell", cmd_quit, NULL},
 };
 
+void nb_shell_register_net(void); /* cmd_net.c: ifconfig, dhcp, ping, dns */
+
 static void register_builtins(void)
 {
     static bool done;
@@ -184,4 +187,5 @@ static void register_builtins(void)
     done = true;
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
         nb_shell_register(&builtins[i]);
+    nb_shell_register_net();
 }

@@ -5,6 +5,7 @@ set -euo pipefail
 NEOBOOT=${NEOBOOT:?path to the neoboot binary}
 T=$(mktemp -d /tmp/nbtest.XXXXXX)
 PIDS=()
+CLEANUP_CMDS=()   # run after the processes are gone (e.g. delete a namespace)
 
 cleanup() {
     local rc=$?
@@ -12,6 +13,9 @@ cleanup() {
         [ -n "$p" ] && kill "$p" 2>/dev/null || true
     done
     wait 2>/dev/null || true
+    for c in "${CLEANUP_CMDS[@]:-}"; do
+        [ -n "$c" ] && eval "$c" >/dev/null 2>&1 || true
+    done
     if [ $rc -ne 0 ] && [ -d "$T" ]; then
         for f in "$T"/*.log; do
             [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }

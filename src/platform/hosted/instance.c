@@ -6,10 +6,14 @@
 
 #include "hosted.h"
 #include "hvbridge.h"
+#include "pcap.h"
+#include "slirp.h"
+#include "tap.h"
 #include "vsock_uds.h"
 
 #include <neoboot/err.h>
 #include <neoboot/iface.h>
+#include <neoboot/inet.h>
 #include <neoboot/log.h>
 #include <neoboot/loop.h>
 #include <neoboot/platform.h>
@@ -29,12 +33,34 @@ const char nb_instance_options_help[] =
     "                         and send 'CONNECT <port>'; guest connections to\n"
     "                         CID 2 port P go to PATH_P (Firecracker's convention)\n"
     "  --vsock-dev SPEC       vsock device to another NeoBoot process over a UNIX\n"
-    "                         socket: listen:PATH or connect:PATH\n";
+    "                         socket: listen:PATH or connect:PATH\n"
+    "  --net slirp|tap:NAME|none\n"
+    "                         the network (default slirp: unprivileged, NAT to the\n"
+    "                         host, guest 10.0.2.15, host 10.0.2.2, DNS 10.0.2.3)\n"
+    "  -p [udp:][ADDR:]HOST:GUEST\n"
+    "                         slirp port forward: host ADDR:HOST (default\n"
+    "                         127.0.0.1) to NeoBoot's port GUEST (TCP unless udp:)\n"
+    "  --ip A.B.C.D/PREFIX    static IPv4 address (turns DHCP off); an IPv6\n"
+    "                         address (X::Y) is added beside SLAAC's\n"
+    "  --gw ADDR              IPv4 default gateway (with --ip)\n"
+    "  --dns ADDR             DNS server (instead of DHCP's)\n"
+    "  --dhcp, --no-dhcp      DHCPv4 on or off (default: on unless --ip A.B.C.D/P)\n"
+    "  --pcap FILE            capture the network's frames into a pcap file\n";
 
 void nb_instance_defaults(struct nb_instance_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->cid = 3;
+    o->net = "slirp";
+    o->dhcp = -1;
+}
+
+static bool has_value(const char *v, const char *opt, const char *what, const char *cmd)
+{
+    if (v)
+        return true;
+    fprintf(stderr, "neoboot %s: %s needs %s\n", cmd, opt, what);
+    return false;
 }
 
 int nb_instance_option(struct nb_instance_opts *o, int argc, char **argv,
@@ -63,6 +89,44 @@ int nb_instance_option(struct nb_instance_opts *o, int argc, char **argv,
             return 2;
         }
         o->vsock_dev = v;
+    } else if (strcmp(a, "--net") == 0) {
+        if (!v || (strcmp(v, "slirp") != 0 && strcmp(v, "none") != 0 &&
+                   (strncmp(v, "tap:", 4) != 0 || !v[4]))) {
+            fprintf(stderr, "neoboot %s: --net needs slirp, tap:NAME or none\n", cmd);
+            return 2;
+        }
+        o->net = v;
+    } else if (strcmp(a, "-p") == 0) {
+        if (!has_value(v, "-p", "[udp:][ADDR:]HOSTPORT:GUESTPORT", cmd))
+            return 2;
+        if (o->nforwards == NB_INSTANCE_MAX_FORWARDS) {
+            fprintf(stderr, "neoboot %s: at most %d port forwards\n", cmd,
+                    NB_INSTANCE_MAX_FORWARDS);
+            return 2;
+        }
+        o->forwards[o->nforwards++] = v;
+    } else if (strcmp(a, "--ip") == 0) {
+        if (!has_value(v, "--ip", "an address such as 192.168.1.2/24 or fd00::2", cmd))
+            return 2;
+        if (strchr(v, ':'))
+            o->ip6 = v;
+        else
+            o->ip4 = v;
+    } else if (strcmp(a, "--gw") == 0) {
+        if (!has_value(v, "--gw", "an IPv4 address", cmd))
+            return 2;
+        o->gw = v;
+    } else if (strcmp(a, "--dns") == 0) {
+        if (!has_value(v, "--dns", "an IPv4 or IPv6 address", cmd))
+            return 2;
+        o->dns = v;
+    } else if (strcmp(a, "--pcap") == 0) {
+        if (!has_value(v, "--pcap", "a file name", cmd))
+            return 2;
+        o->pcap = v;
+    } else if (strcmp(a, "--dhcp") == 0 || strcmp(a, "--no-dhcp") == 0) {
+        o->dhcp = a[2] == 'd';
+        return 1; /* no value */
     } else {
         return 0;
     }
@@ -85,6 +149,202 @@ void nb_instance_catch_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* "[udp:|tcp:][ADDR:]HOST:GUEST" */
+static int add_forward(struct nb_instance *in, const char *spec)
+{
+    bool udp = false;
+    const char *p = spec;
+    if (strncmp(p, "udp:", 4) == 0) {
+        udp = true;
+        p += 4;
+    } else if (strncmp(p, "tcp:", 4) == 0) {
+        p += 4;
+    }
+    char addr[64] = "127.0.0.1";
+    const char *last = strrchr(p, ':');
+    if (!last)
+        return NB_EINVAL;
+    const char *first = strchr(p, ':');
+    const char *ports = p;
+    if (first != last) {
+        size_t n = (size_t)(first - p);
+        if (n == 0 || n >= sizeof addr)
+            return NB_EINVAL;
+        memcpy(addr, p, n);
+        addr[n] = 0;
+        ports = first + 1;
+    }
+    char *end;
+    unsigned long hp = strtoul(ports, &end, 10);
+    if (end != last || hp == 0 || hp > 65535)
+        return NB_EINVAL;
+    unsigned long gp = strtoul(last + 1, &end, 10);
+    if (*end || gp == 0 || gp > 65535)
+        return NB_EINVAL;
+    return nb_slirp_forward(in->eth, udp, addr, (uint16_t)hp, (uint16_t)gp);
+}
+
+static int parse_prefixed(const char *text, struct nb_addr *a, unsigned *prefix)
+{
+    char buf[80];
+    snprintf(buf, sizeof buf, "%s", text);
+    char *slash = strchr(buf, '/');
+    *prefix = 0;
+    if (slash) {
+        *slash = 0;
+        char *end;
+        unsigned long p = strtoul(slash + 1, &end, 10);
+        if (*end || !slash[1])
+            return NB_EINVAL;
+        *prefix = (unsigned)p;
+    }
+    memset(a, 0, sizeof *a);
+    if (strchr(buf, ':')) {
+        a->family = NB_AF_INET6;
+        return nb_parse_ip6(buf, strlen(buf), a->u.ip6);
+    }
+    a->family = NB_AF_INET;
+    if (!slash)
+        *prefix = 24;
+    if (*prefix > 32)
+        return NB_EINVAL;
+    return nb_parse_ip4(buf, strlen(buf), a->u.ip4);
+}
+
+static int start_network(struct nb_instance *in, const struct nb_instance_opts *o)
+{
+    int err = 0;
+    if (!o->net || strcmp(o->net, "none") == 0) {
+        if (o->nforwards || o->ip4 || o->ip6 || o->pcap || o->dhcp == 1) {
+            fprintf(stderr, "neoboot: network options need a network (--net slirp or tap:NAME)\n");
+            return NB_EINVAL;
+        }
+        return 0;
+    }
+    if (strcmp(o->net, "slirp") == 0) {
+        in->net_kind = 1;
+        in->eth = nb_slirp_open("eth0", &err);
+    } else {
+        in->net_kind = 2;
+        in->eth = nb_tap_open("eth0", o->net + 4, &err);
+    }
+    if (!in->eth) {
+        fprintf(stderr, "neoboot: cannot open network %s: %s\n", o->net, nb_strerror(err));
+        return err;
+    }
+    if (o->pcap) {
+        in->pcap = nb_pcap_open(o->pcap, 0, &err);
+        if (!in->pcap) {
+            fprintf(stderr, "neoboot: cannot capture into %s: %s\n", o->pcap, nb_strerror(err));
+            return err;
+        }
+        nb_pcap_attach(in->pcap, in->eth);
+    }
+    err = nb_stack_attach(in->st, in->eth);
+    if (err == 0)
+        err = nb_iface_start(in->eth);
+    if (err) {
+        fprintf(stderr, "neoboot: cannot start network %s: %s\n", o->net, nb_strerror(err));
+        return err;
+    }
+    for (unsigned i = 0; i < o->nforwards; i++) {
+        if (in->net_kind != 1) {
+            fprintf(stderr, "neoboot: port forwards (-p) need --net slirp; on a TAP, "
+                            "the host reaches NeoBoot's address directly\n");
+            return NB_EINVAL;
+        }
+        err = add_forward(in, o->forwards[i]);
+        if (err) {
+            fprintf(stderr, "neoboot: cannot forward '%s': %s\n", o->forwards[i],
+                    err == NB_EINVAL ? "expected [udp:][ADDR:]HOSTPORT:GUESTPORT"
+                                     : nb_strerror(err));
+            return err;
+        }
+    }
+    struct nb_addr a;
+    unsigned prefix;
+    if (o->ip4) {
+        if (parse_prefixed(o->ip4, &a, &prefix) != 0) {
+            fprintf(stderr, "neoboot: bad --ip '%s' (e.g. 192.168.7.2/24)\n", o->ip4);
+            return NB_EINVAL;
+        }
+        struct nb_addr g;
+        if (o->gw && (nb_parse_ip4(o->gw, strlen(o->gw), g.u.ip4) != 0)) {
+            fprintf(stderr, "neoboot: bad --gw '%s'\n", o->gw);
+            return NB_EINVAL;
+        }
+        err = nb_inet_set_ip4(in->eth, a.u.ip4, prefix, o->gw ? g.u.ip4 : NULL);
+        if (err)
+            return err;
+    }
+    if (o->ip6) {
+        if (parse_prefixed(o->ip6, &a, &prefix) != 0) {
+            fprintf(stderr, "neoboot: bad --ip '%s' (e.g. fd00::2)\n", o->ip6);
+            return NB_EINVAL;
+        }
+        err = nb_inet_add_ip6(in->eth, a.u.ip6);
+        if (err) {
+            fprintf(stderr, "neoboot: cannot add %s: %s\n", o->ip6, nb_strerror(err));
+            return err;
+        }
+    }
+    if (o->dns) {
+        memset(&a, 0, sizeof a);
+        if (strchr(o->dns, ':')) {
+            a.family = NB_AF_INET6;
+            err = nb_parse_ip6(o->dns, strlen(o->dns), a.u.ip6);
+        } else {
+            a.family = NB_AF_INET;
+            err = nb_parse_ip4(o->dns, strlen(o->dns), a.u.ip4);
+        }
+        if (err == 0)
+            err = nb_inet_dns_set(0, &a);
+        if (err) {
+            fprintf(stderr, "neoboot: bad --dns '%s'\n", o->dns);
+            return NB_EINVAL;
+        }
+    }
+    if (o->dhcp == 1 || (o->dhcp == -1 && !o->ip4)) {
+        err = nb_inet_dhcp_start(in->eth);
+        if (err) {
+            fprintf(stderr, "neoboot: cannot start DHCP: %s\n", nb_strerror(err));
+            return err;
+        }
+    }
+    return 0;
+}
+
+struct net_wait {
+    struct nb_iface *eth;
+    int family;
+    bool link_local;
+};
+
+static bool net_ready(void *arg)
+{
+    struct net_wait *w = arg;
+    if (w->family != NB_AF_INET6 || !w->link_local)
+        return nb_inet_ready(w->eth, w->family);
+    struct nb_inet_ifstatus s;
+    if (nb_inet_iface_status(w->eth, &s) != 0)
+        return false;
+    for (uint32_t i = 0; i < s.n_ip6; i++)
+        if (s.ip6[i].link_local && s.ip6[i].state == NB_IP6_PREFERRED)
+            return true;
+    return false;
+}
+
+int nb_instance_wait_net(struct nb_instance *in, int family, bool link_local,
+                         uint64_t timeout_ns)
+{
+    if (!in->eth)
+        return NB_ENETDOWN;
+    struct net_wait w = {in->eth, family, link_local};
+    uint64_t now = nb_clock_ns();
+    return nb_loop_run_until(net_ready, &w,
+                             timeout_ns > NB_FOREVER - now ? NB_FOREVER : now + timeout_ns);
 }
 
 int nb_instance_start(struct nb_instance *in, const struct nb_instance_opts *o)
@@ -123,11 +383,17 @@ int nb_instance_start(struct nb_instance *in, const struct nb_instance_opts *o)
             return err;
         }
     }
-    return 0;
+    return start_network(in, o);
 }
 
 void nb_instance_stop(struct nb_instance *in)
 {
+    if (in->pcap)
+        nb_pcap_close(in->pcap); /* before the interfaces it points at go */
+    if (in->eth && in->net_kind == 2)
+        nb_tap_close(in->eth);
+    else if (in->eth)
+        nb_slirp_close(in->eth);
     if (in->bridge)
         nb_hvbridge_free(in->bridge);
     if (in->vsdev)
@@ -171,10 +437,16 @@ static void con_event(void *arg, int fd, uint32_t ev)
         char c = buf[i];
         if (c == '\n') {
             con_line[con_len] = 0;
-            if (con_overflow)
+            if (con_overflow) {
                 printf("error: line too long\n");
-            else
+            } else {
+                /* Commands such as ping run the loop while they wait: keep
+                 * this callback from being re-entered meanwhile. */
+                nb_hosted_unwatch(fd);
                 nb_shell_exec(con_line, con_print, NULL);
+                fflush(stdout);
+                nb_hosted_watch(fd, EPOLLIN, con_event, NULL);
+            }
             con_len = 0;
             con_overflow = false;
             if (!nb_shell_quit_requested())

@@ -211,10 +211,17 @@ static void relay_pump(struct nb_work *w)
         nb_work_post(&r->work);
 }
 
+/* Can epoll watch fd? Not regular files, and not devices without poll
+ * support such as /dev/null: those are always ready instead. */
 static bool fd_pollable(int fd)
 {
-    struct stat st;
-    return fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0)
+        return false;
+    struct epoll_event ev = {.events = EPOLLIN};
+    bool ok = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0;
+    close(ep);
+    return ok;
 }
 
 struct nb_relay *nb_relay_new(int in_fd, int out_fd, nb_sock *s,
