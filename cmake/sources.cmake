@@ -7,6 +7,7 @@ set(NB_CORE_SOURCES
   src/abi/netinfo.c
   src/lib/err.c
   src/lib/log.c
+  src/lib/sha256.c
   src/net/addr.c
   src/net/iface.c
   src/net/loop.c
