@@ -32,6 +32,9 @@ set(NB_CORE_SOURCES
   src/wasm/interp.c
   src/wasm/runtime.c
   src/abi/wasi.c
+  src/boot/appcfg.c
+  src/boot/bundle.c
+  src/boot/runner.c
 )
 
 set(NB_HOSTED_SOURCES
