@@ -51,6 +51,8 @@ set(NB_HOSTED_SOURCES
   src/platform/hosted/tap.c
   src/platform/hosted/vsock_uds.c
   src/platform/hosted/cmd_wasm.c
+  src/platform/hosted/cmd_image.c
+  src/platform/hosted/cmd_qemu.c
 )
 
 # lwIP 2.1.3, unpacked by scripts/setup.sh from Debian's source package
