@@ -10,7 +10,8 @@
  * QEMU's serial output and stderr are relayed through this process, and if
  * stderr reports a KVM failure, or QEMU exits with an error, before the
  * guest has printed anything, that QEMU is stopped and the same machine is
- * started again under TCG. TCG runs are exec'd directly.
+ * started again under TCG. The relay also announces where the port
+ * forwards lead once the guest reports its network up.
  */
 #define _GNU_SOURCE
 #include "commands.h"
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -203,11 +205,47 @@ static bool write_all(int fd, const char *buf, size_t len)
     return true;
 }
 
+/* Once the guest says its network is up, say where the forwards lead. */
+static void watch_line(const struct qemu_opts *o, const char *buf, size_t n, bool *told)
+{
+    static char line[512];
+    static size_t len;
+    for (size_t i = 0; i < n && !*told; i++) {
+        if (buf[i] != '\n') {
+            if (len + 1 < sizeof line)
+                line[len++] = buf[i];
+            continue;
+        }
+        line[len] = 0;
+        len = 0;
+        if (!strstr(line, "network up:"))
+            continue;
+        *told = true;
+        for (int k = 0; k < o->nfwd; k++) {
+            const char *f = o->fwd[k];
+            bool udp = strncmp(f, "udp:", 4) == 0;
+            if (udp || strncmp(f, "tcp:", 4) == 0)
+                f += 4;
+            const char *last = strrchr(f, ':'), *first = strchr(f, ':');
+            char host[80];
+            if (first == last)
+                snprintf(host, sizeof host, "127.0.0.1:%.*s", (int)(last - f), f);
+            else
+                snprintf(host, sizeof host, "%.*s", (int)(last - f), f);
+            fprintf(stderr, "neoboot qemu: the guest is up; its %s port %s is at %s%s%s\r\n",
+                    udp ? "UDP" : "TCP", last + 1, udp ? "" : "http://", host,
+                    udp ? "" : "/ (if it speaks HTTP)");
+        }
+    }
+}
+
 /*
- * Start QEMU under KVM and relay its output. Returns QEMU's exit status,
- * or -1 if KVM failed before the guest printed anything (QEMU stopped).
+ * Start QEMU and relay its output (so a KVM failure can be seen, and the
+ * forwards announced once the guest's network is up). With probe (KVM),
+ * returns -1 if KVM failed before the guest printed anything (that QEMU
+ * is stopped); otherwise QEMU's exit status.
  */
-static int run_kvm(const char *const *argv)
+static int run_qemu(const struct qemu_opts *o, const char *const *argv, bool probe)
 {
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
@@ -218,8 +256,12 @@ static int run_kvm(const char *const *argv)
     if (pid == 0) {
         dup2(out[1], STDOUT_FILENO);
         dup2(err[1], STDERR_FILENO);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGQUIT, SIG_DFL);
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* no orphaned VM if we are killed */
         execvp(argv[0], (char *const *)argv);
-        fprintf(stderr, "neoboot qemu: cannot run %s: %s\n", argv[0], strerror(errno));
+        fprintf(stderr, "neoboot qemu: cannot run %s: %s (scripts/setup.sh installs "
+                        "qemu-system-x86)\n", argv[0], strerror(errno));
         _exit(127);
     }
     close(out[1]);
@@ -228,7 +270,7 @@ static int run_kvm(const char *const *argv)
      * nothing confusing on the terminal. */
     char held[16384];
     size_t nheld = 0;
-    bool probing = true, out_open = true, err_open = true;
+    bool probing = probe, out_open = true, err_open = true, told = o->nfwd == 0;
     uint64_t deadline = now_ms() + PROBE_MS;
     while (out_open || err_open) {
         struct pollfd p[2] = {{out_open ? out[0] : -1, POLLIN, 0},
@@ -289,6 +331,8 @@ static int run_kvm(const char *const *argv)
                 nheld = 0;
             }
             write_all(i == 0 ? STDOUT_FILENO : STDERR_FILENO, buf, (size_t)n);
+            if (i == 0 && !told)
+                watch_line(o, buf, (size_t)n, &told);
         }
     }
     close(out[0]);
@@ -413,11 +457,15 @@ int nb_cmd_qemu(int argc, char **argv)
     for (int k = 0; k < o.nfwd; k++)
         fprintf(stderr, "neoboot qemu: forwarding %s to the guest\n", o.fwd[k]);
     fflush(stderr);
+    /* QEMU gets the terminal's Ctrl-C (raw mode); a signal to us stops it
+     * through the pipe closing, so ignore the ones the terminal sends. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
     if (try_kvm) {
         build_argv(&o, "kvm", qargv);
         fprintf(stderr, "neoboot qemu: ");
         print_cmd(stderr, qargv);
-        int rc = run_kvm(qargv);
+        int rc = run_qemu(&o, qargv, true);
         if (rc >= 0 || strcmp(o.accel, "kvm") == 0)
             return rc < 0 ? 1 : rc;
     }
@@ -425,8 +473,6 @@ int nb_cmd_qemu(int argc, char **argv)
     fprintf(stderr, "neoboot qemu: ");
     print_cmd(stderr, qargv);
     fflush(stderr);
-    execvp(qargv[0], (char *const *)qargv);
-    fprintf(stderr, "neoboot qemu: cannot run %s: %s (scripts/setup.sh installs "
-                    "qemu-system-x86)\n", qargv[0], strerror(errno));
-    return 1;
+    int rc = run_qemu(&o, qargv, false);
+    return rc < 0 ? 1 : rc;
 }
