@@ -5,6 +5,7 @@ set(NB_CORE_SOURCES
   src/abi/handles.c
   src/abi/neoboot_abi.c
   src/abi/netinfo.c
+  src/boot/linux.c
   src/lib/err.c
   src/lib/log.c
   src/lib/sha256.c
@@ -35,6 +36,7 @@ set(NB_CORE_SOURCES
 )
 
 set(NB_HOSTED_SOURCES
+  src/platform/hosted/boot.c
   src/platform/hosted/cmd_run.c
   src/platform/hosted/cmd_net.c
   src/platform/hosted/cmd_serve.c
