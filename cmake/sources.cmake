@@ -1,6 +1,7 @@
 # Source lists shared by the hosted build and the bare-metal (pc) build.
 # Core sources must be freestanding-clean (see include/neoboot/platform.h).
 set(NB_CORE_SOURCES
+  src/abi/boot_abi.c
   src/abi/caps.c
   src/abi/handles.c
   src/abi/neoboot_abi.c
