@@ -26,6 +26,8 @@ set(NB_CORE_SOURCES
   src/net/inet/ping.c
   src/net/inet/config.c
   src/net/inet/port.c
+  src/shell/console.c
+  src/shell/lineedit.c
   src/shell/shell.c
   src/shell/cmd_net.c
   src/svc/svc.c

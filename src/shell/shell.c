@@ -39,6 +39,17 @@ const struct nb_shell_cmd *nb_shell_find(const char *name)
 }
 
 bool nb_shell_quit_requested(void) { return quit_requested; }
+void nb_shell_clear_quit(void) { quit_requested = false; }
+
+size_t nb_shell_complete(const char *prefix, const char **names, size_t max)
+{
+    register_builtins();
+    size_t n = 0, plen = strlen(prefix);
+    for (struct nb_shell_cmd *c = commands; c && n < max; c = c->next)
+        if (strncmp(c->name, prefix, plen) == 0)
+            names[n++] = c->name;
+    return n;
+}
 
 static int split(char *buf, char **argv)
 {
@@ -120,7 +131,14 @@ static int cmd_help(int argc, char **argv, nb_print_fn print, void *arg)
         return 0;
     }
     for (const struct nb_shell_cmd *c = commands; c; c = c->next) {
-        snprintf(line, sizeof line, "  %-28s %s", c->usage, c->help);
+        if (strlen(c->usage) <= 28) {
+            snprintf(line, sizeof line, "  %-28s %s", c->usage, c->help);
+        } else {
+            /* a long usage gets its own line; the help stays in its column */
+            snprintf(line, sizeof line, "  %s", c->usage);
+            print(arg, line);
+            snprintf(line, sizeof line, "  %-28s %s", "", c->help);
+        }
         print(arg, line);
     }
     return 0;
