@@ -6,6 +6,7 @@ set(NB_CORE_SOURCES
   src/abi/handles.c
   src/abi/neoboot_abi.c
   src/abi/netinfo.c
+  src/boot/http.c
   src/boot/linux.c
   src/lib/err.c
   src/lib/log.c
@@ -26,8 +27,10 @@ set(NB_CORE_SOURCES
   src/net/inet/ping.c
   src/net/inet/config.c
   src/net/inet/port.c
+  src/shell/cmd_boot.c
   src/shell/console.c
   src/shell/lineedit.c
+  src/shell/memfile.c
   src/shell/shell.c
   src/shell/cmd_net.c
   src/svc/svc.c

@@ -19,6 +19,7 @@ pkgs=(
   wabt binaryen                                  # wasm reference tools (spec tests, fuzzing)
   qemu-system-x86 qemu-utils                     # running NeoBoot images
   socat curl python3 iproute2 dnsmasq-base       # real peers in integration tests
+  python3-pexpect                                # driving consoles (shell, serial) in tests
   iputils-ping                                   # pc image tests: ping over TAP
   wrk tshark busybox-static ipxe ipxe-qemu      # load, capture, netboot peers
   xz-utils dpkg-dev ca-certificates

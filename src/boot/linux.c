@@ -128,7 +128,7 @@ static int fail(int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
-    NB_WARN("%s", last_error);
+    NB_DEBUG("%s", last_error); /* callers show it: the shell, boot_error() */
     return code;
 }
 

@@ -49,3 +49,22 @@ void nb_console_shell_input(const char *bytes, size_t n)
         nb_lineedit_prompt(&editor);
     }
 }
+
+static bool status_shown;
+
+void nb_console_status(const char *text)
+{
+    if (!running || !editor.write)
+        return;
+    editor.write(editor.arg, "\r", 1);
+    editor.write(editor.arg, text, strlen(text));
+    editor.write(editor.arg, "\x1b[K", 3);
+    status_shown = true;
+}
+
+void nb_console_status_done(void)
+{
+    if (status_shown && editor.write)
+        editor.write(editor.arg, "\r\n", 2);
+    status_shown = false;
+}

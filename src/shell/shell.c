@@ -79,6 +79,19 @@ static int split(char *buf, char **argv)
     return argc;
 }
 
+struct counted {
+    nb_print_fn print;
+    void *arg;
+    unsigned lines;
+};
+
+static void counted_print(void *a, const char *line)
+{
+    struct counted *c = a;
+    c->lines++;
+    c->print(c->arg, line);
+}
+
 int nb_shell_exec(const char *line, nb_print_fn print, void *arg)
 {
     register_builtins();
@@ -104,8 +117,10 @@ int nb_shell_exec(const char *line, nb_print_fn print, void *arg)
         print(arg, msg);
         return NB_ENOENT;
     }
-    int rc = c->run(argc, argv, print, arg);
-    if (rc < 0 && rc != NB_EINVAL) {
+    struct counted cp = {print, arg, 0};
+    int rc = c->run(argc, argv, counted_print, &cp);
+    /* a command that failed without a word gets the error's name */
+    if (rc < 0 && cp.lines == 0) {
         char msg[128];
         snprintf(msg, sizeof msg, "%s: %s", c->name, nb_strerror(rc));
         print(arg, msg);
@@ -195,7 +210,8 @@ static struct nb_shell_cmd builtins[] = {
     {"quit", "quit", "leave the shell", cmd_quit, NULL},
 };
 
-void nb_shell_register_net(void); /* cmd_net.c: ifconfig, dhcp, ping, dns */
+void nb_shell_register_net(void);  /* cmd_net.c: ifconfig, dhcp, ping, dns */
+void nb_shell_register_boot(void); /* cmd_boot.c: wget, sha256, files, rm, boot, ... */
 
 static void register_builtins(void)
 {
@@ -206,4 +222,5 @@ static void register_builtins(void)
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
         nb_shell_register(&builtins[i]);
     nb_shell_register_net();
+    nb_shell_register_boot();
 }

@@ -433,6 +433,8 @@ static void raw_terminal(void)
     tcsetattr(STDIN_FILENO, TCSANOW, &t);
 }
 
+static bool con_quit_on_eof;
+
 static void con_write(void *arg, const char *s, size_t n)
 {
     (void)arg;
@@ -457,8 +459,10 @@ static void con_event(void *arg, int fd, uint32_t ev)
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
-        nb_hosted_unwatch(fd); /* stdin closed: keep serving without a console */
-        return;
+        nb_hosted_unwatch(fd);
+        if (con_quit_on_eof)
+            nb_console_shell_input("quit\n", 5); /* commands piped in: done */
+        return; /* else keep serving without a console */
     }
     nb_console_shell_input(buf, (size_t)n);
 }
@@ -469,13 +473,18 @@ static bool quit_cond(void *arg)
     return nb_shell_quit_requested();
 }
 
-void nb_instance_serve(struct nb_instance *in)
+void nb_instance_serve_console(struct nb_instance *in, bool always)
 {
     (void)in;
-    bool console = isatty(STDIN_FILENO);
+    bool tty = isatty(STDIN_FILENO);
+    bool console = tty || always;
+    con_quit_on_eof = !tty;
     if (console && nb_hosted_watch(STDIN_FILENO, EPOLLIN, con_event, NULL) == 0) {
-        raw_terminal();
+        if (tty)
+            raw_terminal();
         nb_console_shell_start(con_write, NULL);
+    } else {
+        console = false;
     }
     nb_loop_run_until(quit_cond, NULL, NB_FOREVER);
     if (console) {
@@ -483,4 +492,9 @@ void nb_instance_serve(struct nb_instance *in)
         restore_terminal();
     }
     nb_loop_clear_interrupt();
+}
+
+void nb_instance_serve(struct nb_instance *in)
+{
+    nb_instance_serve_console(in, false);
 }
