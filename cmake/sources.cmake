@@ -1,10 +1,13 @@
 # Source lists shared by the hosted build and the bare-metal (pc) build.
 # Core sources must be freestanding-clean (see include/neoboot/platform.h).
 set(NB_CORE_SOURCES
+  src/abi/boot_abi.c
   src/abi/caps.c
   src/abi/handles.c
   src/abi/neoboot_abi.c
   src/abi/netinfo.c
+  src/boot/http.c
+  src/boot/linux.c
   src/lib/err.c
   src/lib/log.c
   src/lib/sha256.c
@@ -24,6 +27,10 @@ set(NB_CORE_SOURCES
   src/net/inet/ping.c
   src/net/inet/config.c
   src/net/inet/port.c
+  src/shell/cmd_boot.c
+  src/shell/console.c
+  src/shell/lineedit.c
+  src/shell/memfile.c
   src/shell/shell.c
   src/shell/cmd_net.c
   src/svc/svc.c
@@ -38,6 +45,7 @@ set(NB_CORE_SOURCES
 )
 
 set(NB_HOSTED_SOURCES
+  src/platform/hosted/boot.c
   src/platform/hosted/cmd_run.c
   src/platform/hosted/cmd_net.c
   src/platform/hosted/cmd_serve.c

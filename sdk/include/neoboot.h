@@ -196,4 +196,23 @@ NB_IMPORT(sleep) int32_t nb_sleep(int64_t ns);
 NB_IMPORT(log) int32_t nb_log(int32_t level, const char *msg, size_t len);
 NB_IMPORT(random) int32_t nb_random(void *buf, size_t len);
 
+/* --- network boot (needs the boot capability) --- */
+#define NB_BOOT_KERNEL 0
+#define NB_BOOT_INITRD 1
+#define NB_EBADMSG (-9)
+#define NB_ENOEXEC (-45)
+#define NB_EFBIG (-22)
+#define NB_E2BIG (-1)
+
+/* Stage `item` (kernel or initrd) of exactly `size` bytes that must hash
+ * to the 32-byte `sha256`; then append its bytes in any pieces. */
+NB_IMPORT(boot_begin) int32_t nb_boot_begin(int32_t item, int64_t size,
+                                            const uint8_t sha256[32]);
+NB_IMPORT(boot_append) int32_t nb_boot_append(int32_t item, const void *buf, size_t len);
+NB_IMPORT(boot_cmdline) int32_t nb_boot_cmdline(const char *text, size_t len);
+/* Verify everything and boot; returns only on failure (see boot_error). */
+NB_IMPORT(boot_exec) int32_t nb_boot_exec(void);
+/* The last boot failure as text; returns its full length. */
+NB_IMPORT(boot_error) int32_t nb_boot_error(char *buf, size_t len);
+
 #endif

@@ -149,6 +149,9 @@ static void usage(void)
            "  --allow-connect RULE   where the app may connect or send, e.g.\n"
            "                         tcp:10.0.2.2:80, tcp:10.0.0.0/8:*, vsock:2:9000,\n"
            "                         *:*:443, any. Repeatable; default: nowhere\n"
+           "  --allow-boot           the app may stage and boot a kernel (docs/abi.md)\n"
+           "  --boot-out DIR         hosted stand-in for booting: write the verified\n"
+           "                         kernel, initrd and cmdline to DIR and exit 0\n"
            "limits:\n"
            "  --fuel N               stop the app after N calls and loop iterations\n"
            "  --timeout SECONDS      stop the app after this long\n"
@@ -211,6 +214,10 @@ int nb_cmd_run(int argc, char **argv)
             usage();
             return 0;
         }
+        if (strcmp(a, "--allow-boot") == 0) {
+            acfg.caps.boot = true;
+            continue;
+        }
         if (!v)
             return nb_cmd_usage_error(cmd, "%s needs a value", a);
         const char *why = NULL;
@@ -241,6 +248,8 @@ int nb_cmd_run(int argc, char **argv)
         } else if (strcmp(a, "--max-memory") == 0) {
             if (!parse_size(v, &max_mem) || max_mem < 65536)
                 return nb_cmd_usage_error(cmd, "--max-memory needs a size of at least 64K");
+        } else if (strcmp(a, "--boot-out") == 0) {
+            nb_hosted_set_boot_dir(v);
         } else if (strcmp(a, "--env") == 0) {
             if (!strchr(v, '=') || nenv == MAX_ENV)
                 return nb_cmd_usage_error(cmd, "--env needs NAME=VALUE (at most %d)", MAX_ENV);

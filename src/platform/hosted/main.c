@@ -20,6 +20,7 @@ int nb_cmd_run(int argc, char **argv);
 int nb_cmd_ping(int argc, char **argv);
 int nb_cmd_qemu(int argc, char **argv);
 int nb_cmd_serve(int argc, char **argv);
+int nb_cmd_shell(int argc, char **argv);
 int nb_cmd_stats(int argc, char **argv);
 int nb_cmd_vsock_echo(int argc, char **argv);
 
@@ -35,6 +36,7 @@ static const struct nb_command commands[] = {
     {"qemu", "boot a pc image in QEMU (KVM if it works, else TCG; slirp or TAP)", nb_cmd_qemu},
     {"run", "run a networked WebAssembly app (WASI + neoboot imports)", nb_cmd_run},
     {"serve", "serve echo/stats/sink/source/http on TCP, UDP and vsock", nb_cmd_serve},
+    {"shell", "NeoBoot's console shell on its own network (as on a serial console)", nb_cmd_shell},
     {"stats", "show a running instance's interfaces, sockets and counters", nb_cmd_stats},
     {"vsock-echo", "serve vsock echo and stats on a bridge or vsock device", nb_cmd_vsock_echo},
     {"wasm", "run or validate a WebAssembly program (WASI)", nb_cmd_wasm},
