@@ -64,7 +64,8 @@ struct nb_appcfg {
     const char *argv[NB_APPCFG_MAX_ARGS + 2];
     int nenv;
     const char *envp[NB_APPCFG_MAX_ENV + 1];   /* NULL-terminated */
-    struct nb_caps caps;      /* listen >= 1024 unless allow-listen given */
+    struct nb_caps caps;      /* listen >= 1024 unless allow-listen given;
+                                 caps.boot from allow-boot= */
     bool listen_given;
     struct nb_netcfg net;     /* net= */
     bool net_given;

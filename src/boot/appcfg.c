@@ -316,6 +316,13 @@ static int apply(struct nb_appcfg *c, unsigned ln, const char *key, const char *
         if (nb_caps_add(&c->caps, listen ? NB_CAP_LISTEN : NB_CAP_CONNECT, v, &reason) != 0)
             return why_set(why, why_len, ln, "%s '%s': %s", key, v,
                            reason ? reason : "bad rule");
+    } else if (strcmp(key, "allow-boot") == 0) {
+        if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+            c->caps.boot = true;
+        else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+            c->caps.boot = false;
+        else
+            return why_set(why, why_len, ln, "allow-boot must be yes or no");
     } else if (strcmp(key, "net") == 0) {
         if (nb_netcfg_parse(&c->net, v, &reason) != 0)
             return why_set(why, why_len, ln, "net: %s", reason);
@@ -424,6 +431,8 @@ void nb_appcfg_print(const struct nb_appcfg *c, nb_print_fn print, void *arg)
     snprintf(line, sizeof line, "capabilities:%s", c->listen_given ? "" : " (default listen)");
     print(arg, line);
     nb_caps_print(&c->caps, print, arg);
+    if (c->caps.boot)
+        print(arg, "allow boot: the app may stage and boot a kernel");
     if (c->log[0]) {
         snprintf(line, sizeof line, "log: %s", c->log);
         print(arg, line);

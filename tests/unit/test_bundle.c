@@ -146,6 +146,7 @@ static void test_config_keys(void **state)
         "net=static:10.0.2.15/24,gw=10.0.2.2,dns=fd00::1\n"
         "allow-listen=tcp:80\n"
         "allow-connect=tcp:10.0.2.0/24:*\n"
+        "allow-boot=yes\n"
         "log=info,inet=debug\n"
         "max-memory=64M\n"
         "fuel=1000\n"
@@ -170,6 +171,7 @@ static void test_config_keys(void **state)
     assert_int_equal(nb_caps_check_listen(&c.caps, NB_AF_INET, NB_SOCK_STREAM, 80), 0);
     assert_int_equal(nb_caps_check_listen(&c.caps, NB_AF_INET, NB_SOCK_STREAM, 8080),
                      NB_EACCES);
+    assert_true(c.caps.boot);
     assert_string_equal(c.log, "info,inet=debug");
     assert_int_equal(c.max_memory, 64u << 20);
     assert_int_equal(c.fuel, 1000);
@@ -215,6 +217,7 @@ static void test_config_errors(void **state)
     expect_error("timeout=0\n", "timeout");
     expect_error("net-wait=4000\n", "net-wait");
     expect_error("on-exit=explode\n", "on-exit");
+    expect_error("allow-boot=maybe\n", "allow-boot");
     expect_error("arg=a\x01z\n", "control character");
     /* limits: arguments, environment, line length, total */
     char big[NB_APPCFG_TEXT_MAX + 2];

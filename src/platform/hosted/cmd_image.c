@@ -234,6 +234,7 @@ static void usage(void)
            "  --allow-listen RULE    e.g. tcp:80 (repeatable; replaces the default\n"
            "                         of ports >= 1024)\n"
            "  --allow-connect RULE   e.g. tcp:10.0.2.2:8000 (repeatable)\n"
+           "  --allow-boot           the app may stage and boot a kernel\n"
            "  --log SPEC             log levels at boot, e.g. info,inet=debug\n"
            "  --max-memory BYTES     the app's memory limit (K/M/G suffixes)\n"
            "  --fuel N, --timeout S  stop the app after N units / S seconds\n"
@@ -282,6 +283,11 @@ static int make(int argc, char **argv, bool image)
             usage();
             free(t.buf);
             return 0;
+        }
+        if (strcmp(a, "--allow-boot") == 0) {
+            if (cfg_add(&t, "allow-boot", "yes") != 0)
+                goto out;
+            continue;
         }
         if (!v) {
             nb_cmd_usage_error(cmd, "%s needs a value", a);
