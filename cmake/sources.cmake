@@ -39,6 +39,9 @@ set(NB_CORE_SOURCES
   src/wasm/interp.c
   src/wasm/runtime.c
   src/abi/wasi.c
+  src/boot/appcfg.c
+  src/boot/bundle.c
+  src/boot/runner.c
 )
 
 set(NB_HOSTED_SOURCES
@@ -56,6 +59,8 @@ set(NB_HOSTED_SOURCES
   src/platform/hosted/tap.c
   src/platform/hosted/vsock_uds.c
   src/platform/hosted/cmd_wasm.c
+  src/platform/hosted/cmd_image.c
+  src/platform/hosted/cmd_qemu.c
 )
 
 # lwIP 2.1.3, unpacked by scripts/setup.sh from Debian's source package
