@@ -136,6 +136,12 @@ static long io_read(void *io, void *buf, size_t len)
     return (long)n;
 }
 
+static int io_is_terminal(void *io, int fd)
+{
+    (void)io;
+    return isatty(fd);
+}
+
 static void wait_until(void *arg, uint64_t deadline)
 {
     (void)arg;
@@ -296,6 +302,7 @@ int nb_cmd_run(int argc, char **argv)
     struct nb_wasi_config wasi = {
         .argc = argc - i, .argv = (const char *const *)argv + i, .envp = env,
         .write = io_write, .read = io_read, .wait_until = wait_until,
+        .is_terminal = io_is_terminal,
     };
     int status = 1;
     if (!app || !s || nb_wasi_link(s, &wasi) != 0 || nb_app_link(app, s) != 0) {
