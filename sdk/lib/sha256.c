@@ -20,32 +20,53 @@ static const uint32_t K[64] = {
 
 #define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
 
-static void compress(uint32_t h[8], const uint8_t *p)
+/*
+ * The rounds are unrolled eight at a time with the working variables
+ * renamed instead of shifted, and the message schedule kept in a 16-word
+ * ring: under NeoBoot's interpreter every wasm instruction costs a
+ * dispatch, and this removes the eight copies per round and the 64-word
+ * array (hashing is most of fetch's CPU time).
+ */
+#define S0(x) (ROR(x, 2) ^ ROR(x, 13) ^ ROR(x, 22))
+#define S1(x) (ROR(x, 6) ^ ROR(x, 11) ^ ROR(x, 25))
+#define G0(x) (ROR(x, 7) ^ ROR(x, 18) ^ ((x) >> 3))
+#define G1(x) (ROR(x, 17) ^ ROR(x, 19) ^ ((x) >> 10))
+#define CH(e, f, g) ((g) ^ ((e) & ((f) ^ (g))))
+#define MAJ(a, b, c) (((a) & (b)) | ((c) & ((a) | (b))))
+/* w[i & 15] becomes message word i (i >= 16) */
+#define SCHED(i) (w[(i) & 15] += G1(w[((i) - 2) & 15]) + w[((i) - 7) & 15] + G0(w[((i) - 15) & 15]))
+#define ROUND(a, b, c, d, e, f, g, h, i, wi)                  \
+    do {                                                      \
+        uint32_t t1 = h + S1(e) + CH(e, f, g) + K[i] + (wi);  \
+        d += t1;                                              \
+        h = t1 + S0(a) + MAJ(a, b, c);                        \
+    } while (0)
+#define EIGHT(i, W)                                  \
+    ROUND(a, b, c, d, e, f, g, h, (i) + 0, W((i) + 0)); \
+    ROUND(h, a, b, c, d, e, f, g, (i) + 1, W((i) + 1)); \
+    ROUND(g, h, a, b, c, d, e, f, (i) + 2, W((i) + 2)); \
+    ROUND(f, g, h, a, b, c, d, e, (i) + 3, W((i) + 3)); \
+    ROUND(e, f, g, h, a, b, c, d, (i) + 4, W((i) + 4)); \
+    ROUND(d, e, f, g, h, a, b, c, (i) + 5, W((i) + 5)); \
+    ROUND(c, d, e, f, g, h, a, b, (i) + 6, W((i) + 6)); \
+    ROUND(b, c, d, e, f, g, h, a, (i) + 7, W((i) + 7))
+#define WDIRECT(i) w[i]
+
+static void compress(uint32_t hs[8], const uint8_t *p)
 {
-    uint32_t w[64];
+    uint32_t w[16];
     for (int i = 0; i < 16; i++)
         w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
                (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-    for (int i = 16; i < 64; i++) {
-        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
-        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    uint32_t a = hs[0], b = hs[1], c = hs[2], d = hs[3], e = hs[4], f = hs[5], g = hs[6], h = hs[7];
+    EIGHT(0, WDIRECT);
+    EIGHT(8, WDIRECT);
+    for (int i = 16; i < 64; i += 16) {
+        EIGHT(i, SCHED);
+        EIGHT(i + 8, SCHED);
     }
-    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
-    for (int i = 0; i < 64; i++) {
-        uint32_t t1 = hh + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
-        uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        hh = g;
-        g = f;
-        f = e;
-        e = d + t1;
-        d = c;
-        c = b;
-        b = a;
-        a = t1 + t2;
-    }
-    h[0] += a; h[1] += b; h[2] += c; h[3] += d;
-    h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+    hs[0] += a; hs[1] += b; hs[2] += c; hs[3] += d;
+    hs[4] += e; hs[5] += f; hs[6] += g; hs[7] += h;
 }
 
 void nb_sha256_init(struct nb_sha256 *c)

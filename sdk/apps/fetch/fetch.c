@@ -32,6 +32,7 @@ static void usage(void)
             "  -o FILE            write there instead (needs a file system from the runtime)\n"
             "  -n                 discard the body (still hashed)\n"
             "  -q                 no progress bar\n"
+            "  --no-hash          skip the sha256 (it costs more CPU than the transfer)\n"
             "  --max-redirects N  follow at most N redirects (default 5)\n"
             "  --timeout S        fail when no byte arrives for S seconds (default 30)\n");
 }
@@ -91,7 +92,7 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 int main(int argc, char **argv)
 {
     const char *url = NULL, *outpath = "-";
-    bool discard = false, quiet = false;
+    bool discard = false, quiet = false, hash = true;
     struct nb_http_client_opts o;
     nb_http_client_defaults(&o);
     o.user_agent = "neoboot-fetch";
@@ -101,6 +102,8 @@ int main(int argc, char **argv)
             discard = true;
         } else if (strcmp(a, "-q") == 0) {
             quiet = true;
+        } else if (strcmp(a, "--no-hash") == 0) {
+            hash = false;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage();
             return 0;
@@ -156,7 +159,8 @@ int main(int argc, char **argv)
     int64_t last = t0;
     long n;
     while ((n = nb_http_read(c, buf, sizeof buf)) > 0) {
-        nb_sha256_update(&sha, buf, (size_t)n);
+        if (hash)
+            nb_sha256_update(&sha, buf, (size_t)n);
         got += (uint64_t)n;
         if (!discard && write_all(fd, buf, (size_t)n) != 0) {
             fprintf(stderr, "fetch: write: %s\n", strerror(errno));
@@ -187,7 +191,8 @@ int main(int argc, char **argv)
     double el = secs(t1 - t0);
     human((double)got, hs, sizeof hs);
     human(el > 0 ? (double)got / el : 0, rs, sizeof rs);
-    fprintf(stderr, "sha256: %s\n", hex);
+    if (hash)
+        fprintf(stderr, "sha256: %s\n", hex);
     fprintf(stderr, "fetch: HTTP %d, %" PRIu64 " bytes (%s) in %.3f s, %s/s\n", st, got, hs, el, rs);
     free(c);
     return st >= 200 && st < 300 ? 0 : 1;
