@@ -190,9 +190,9 @@ static int parse_length(const char *v, size_t n, int64_t *out)
             return NB_HTTP_EBAD;
         int64_t x = 0;
         while (i < n && v[i] >= '0' && v[i] <= '9') {
-            x = x * 10 + (v[i] - '0');
-            if (x > MAX_LENGTH)
+            if (x > MAX_LENGTH / 10) /* checked before it could overflow */
                 return NB_HTTP_EBAD;
+            x = x * 10 + (v[i] - '0');
             i++;
         }
         while (i < n && (v[i] == ' ' || v[i] == '\t'))
@@ -423,6 +423,7 @@ int nb_chunked_decode(struct nb_chunked *c, const uint8_t *in, size_t len, size_
     size_t i = 0;
     *data = NULL;
     *data_len = 0;
+    *used = 0; /* on errors too: nothing the caller should skip */
     while (i < len) {
         uint8_t ch = in[i];
         switch (c->state) {
