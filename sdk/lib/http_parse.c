@@ -28,9 +28,8 @@ static bool is_tchar(unsigned char c)
 
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c; }
 
-static bool eq_nocase(const char *a, size_t alen, const char *b)
+static bool eq_nocase_n(const char *a, size_t alen, const char *b, size_t blen)
 {
-    size_t blen = strlen(b);
     if (alen != blen)
         return false;
     for (size_t i = 0; i < alen; i++)
@@ -38,6 +37,14 @@ static bool eq_nocase(const char *a, size_t alen, const char *b)
             return false;
     return true;
 }
+
+static bool eq_nocase(const char *a, size_t alen, const char *b)
+{
+    return eq_nocase_n(a, alen, b, strlen(b));
+}
+
+/* a header name against a literal: the length test first, no strlen */
+#define NAME_IS(f, lit) eq_nocase_n((f)->name, (f)->name_len, lit, sizeof lit - 1)
 
 bool nb_http_has_token(const char *v, size_t len, const char *token)
 {
@@ -229,7 +236,12 @@ static void last_coding(const char *v, size_t n, bool *last_chunked, bool *only_
 static long parse_head(const char *buf, size_t len, size_t max_head, struct nb_http_head *h,
                        bool request)
 {
-    memset(h, 0, sizeof *h);
+    /* not memset: the header array is 2 KiB, and only n_headers of it count */
+    h->method = h->target = h->reason = NULL;
+    h->method_len = h->target_len = h->reason_len = 0;
+    h->status = h->minor = 0;
+    h->n_headers = 0;
+    h->chunked = h->keep_alive = h->expect_continue = h->has_host = false;
     h->content_length = -1;
     size_t end = len < max_head ? len : max_head;
     size_t pos = 0;
@@ -266,14 +278,14 @@ static long parse_head(const char *buf, size_t len, size_t max_head, struct nb_h
         if (rc)
             return rc;
         const struct nb_http_header *f = &h->headers[h->n_headers - 1];
-        if (eq_nocase(f->name, f->name_len, "content-length")) {
+        if (NAME_IS(f, "content-length")) {
             int64_t v;
             if (parse_length(f->value, f->value_len, &v) != 0)
                 return NB_HTTP_EBAD;
             if (h->content_length >= 0 && h->content_length != v)
                 return NB_HTTP_EBAD;
             h->content_length = v;
-        } else if (eq_nocase(f->name, f->name_len, "transfer-encoding")) {
+        } else if (NAME_IS(f, "transfer-encoding")) {
             te = true;
             te_count++;
             bool lc, oc;
@@ -281,12 +293,12 @@ static long parse_head(const char *buf, size_t len, size_t max_head, struct nb_h
             /* with several TE lines the codings concatenate: only the last counts as last */
             te_last_chunked = lc;
             te_only_chunked = oc && te_count == 1;
-        } else if (eq_nocase(f->name, f->name_len, "connection")) {
+        } else if (NAME_IS(f, "connection")) {
             conn_close |= nb_http_has_token(f->value, f->value_len, "close");
             conn_keep |= nb_http_has_token(f->value, f->value_len, "keep-alive");
-        } else if (eq_nocase(f->name, f->name_len, "expect")) {
+        } else if (NAME_IS(f, "expect")) {
             h->expect_continue = eq_nocase(f->value, f->value_len, "100-continue");
-        } else if (eq_nocase(f->name, f->name_len, "host")) {
+        } else if (NAME_IS(f, "host")) {
             hosts++;
         }
     }

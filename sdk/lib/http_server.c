@@ -58,7 +58,7 @@ struct nb_http_ex {
     struct conn *c;
     const struct nb_http_head *head;
     char method[16];
-    char *path, *query;       /* one allocation */
+    char *path, *query;       /* in pbuf, or one allocation if longer */
     bool is_head, http10;
     bool responded;           /* a response is queued (or streaming) */
     bool response_done;       /* the whole response is queued */
@@ -78,6 +78,7 @@ struct nb_http_ex {
     void *user;
     size_t extra_len;
     char extra[EXTRA_HDR_MAX];
+    char pbuf[128];           /* after extra: ex_reset() does not clear these */
 };
 
 struct conn {
@@ -111,7 +112,7 @@ struct nb_http_server {
     int64_t now;
     bool stop;
     char date[40];
-    int64_t date_sec;
+    int64_t date_sec, date_next;
 };
 
 static const char reject_503[] =
@@ -318,12 +319,21 @@ static void out_trim(struct conn *c)
     }
 }
 
+/* The Date header, formatted once a second: the wall clock is read only
+ * when the monotonic clock says the second has turned (a host call per
+ * response would cost more than the rest of the header). */
 static const char *http_date(struct nb_http_server *s)
 {
+    if (s->now < s->date_next)
+        return s->date[0] ? s->date : NULL;
     int64_t wall = nb_clock(NB_CLOCK_REALTIME);
-    if (wall <= 0)
+    if (wall <= 0) {
+        s->date_next = s->now + NB_SEC;
+        s->date[0] = 0;
         return NULL;
+    }
     int64_t sec = wall / NB_SEC;
+    s->date_next = s->now + (NB_SEC - wall % NB_SEC);
     if (sec != s->date_sec) {
         time_t t = (time_t)sec;
         struct tm *tm = gmtime(&t); /* one thread: the static result is fine */
@@ -446,7 +456,8 @@ static void set_deadline(struct conn *c, int64_t d)
 static void ex_reset(struct conn *c)
 {
     struct nb_http_ex *x = &c->ex;
-    free(x->path);
+    if (x->path != x->pbuf)
+        free(x->path);
     memset(x, 0, offsetof(struct nb_http_ex, extra));
     x->c = c;
     x->body_length = -1;
@@ -616,7 +627,7 @@ static void dispatch(struct conn *c, long head_len)
     x->method[ml] = 0;
     x->is_head = strcmp(x->method, "HEAD") == 0;
     /* path and query, NUL-terminated, in one allocation */
-    x->path = malloc(h->target_len + 2);
+    x->path = h->target_len + 2 <= sizeof x->pbuf ? x->pbuf : malloc(h->target_len + 2);
     if (!x->path) {
         c->in_off += (size_t)head_len;
         respond_error(c, 500);
@@ -982,8 +993,10 @@ static void expire(struct nb_http_server *s)
 
 int nb_http_server_run(struct nb_http_server *s)
 {
+    s->now = nb_now();
     while (!s->stop) {
-        s->now = nb_now();
+        /* s->now is from just after the last poll: deadlines may fire late
+         * by one round of processing, never early */
         int64_t timeout = -1;
         if (s->next_deadline != INT64_MAX)
             timeout = s->next_deadline > s->now ? s->next_deadline - s->now : 0;
