@@ -139,6 +139,7 @@ struct nb_http_server_stats {
     uint64_t bad_requests;        /* parse errors (400, 431, 501, 505) */
     uint64_t timeouts;            /* connections closed by a timeout */
     uint64_t bytes_in, bytes_out;
+    uint64_t polls, events;       /* nb_poll calls, and ready handles they returned */
     uint32_t open, peak_open;
 };
 

@@ -79,15 +79,23 @@ const char *nb_http_header(const struct nb_http_head *h, const char *name, size_
  * Returns 1, 0 if no complete line, or NB_HTTP_EBAD (stray CR, NUL). */
 static int next_line(const char *buf, size_t end, size_t *pos, const char **line, size_t *llen)
 {
+    /* one pass: find LF, count CRs and NULs on the way (compiled to wasm
+     * and interpreted, three library scans cost several times this loop) */
     const char *s = buf + *pos;
-    const char *nl = memchr(s, '\n', end - *pos);
-    if (!nl)
+    size_t avail = end - *pos, n = 0, crs = 0, nuls = 0;
+    while (n < avail && s[n] != '\n') {
+        crs += s[n] == '\r';
+        nuls += s[n] == 0;
+        n++;
+    }
+    if (n == avail)
         return 0;
-    size_t n = (size_t)(nl - s);
     *pos += n + 1;
-    if (n && s[n - 1] == '\r')
+    if (n && s[n - 1] == '\r') {
         n--;
-    if (memchr(s, '\r', n) || memchr(s, 0, n))
+        crs--; /* the CR of CR LF */
+    }
+    if (crs || nuls)
         return NB_HTTP_EBAD;
     *line = s;
     *llen = n;

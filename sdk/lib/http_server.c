@@ -112,6 +112,7 @@ struct nb_http_server {
     int64_t now;
     bool stop;
     char date[40];
+    size_t date_len, name_len;
     int64_t date_sec, date_next;
 };
 
@@ -146,6 +147,7 @@ struct nb_http_server *nb_http_server_new(const struct nb_http_server_config *cf
         s->cfg.max_head = 256;
     if (!s->cfg.server_name)
         s->cfg.server_name = "neoboot";
+    s->name_len = strlen(s->cfg.server_name);
     rc = nb_pollset_init(&s->ps, s->cfg.max_conns + 2);
     if (rc)
         goto fail;
@@ -293,6 +295,8 @@ static void out_put(struct conn *c, const void *p, size_t n)
 }
 
 static void out_str(struct conn *c, const char *s) { out_put(c, s, strlen(s)); }
+/* a literal: its length is known at compile time, no strlen at run time */
+#define out_lit(c, lit) out_put(c, lit, sizeof lit - 1)
 
 static void out_num(struct conn *c, uint64_t v)
 {
@@ -339,7 +343,7 @@ static const char *http_date(struct nb_http_server *s)
         struct tm *tm = gmtime(&t); /* one thread: the static result is fine */
         if (!tm)
             return NULL;
-        strftime(s->date, sizeof s->date, "%a, %d %b %Y %H:%M:%S GMT", tm);
+        s->date_len = strftime(s->date, sizeof s->date, "%a, %d %b %Y %H:%M:%S GMT", tm);
         s->date_sec = sec;
     }
     return s->date;
@@ -352,42 +356,43 @@ static int put_head(struct nb_http_ex *x, int status, const char *ctype, int64_t
     struct conn *c = x->c;
     struct nb_http_server *s = c->s;
     const char *date = http_date(s);
-    size_t need = 256 + x->extra_len + (ctype ? strlen(ctype) : 0) + strlen(s->cfg.server_name);
+    size_t ctlen = ctype ? strlen(ctype) : 0;
+    size_t need = 256 + x->extra_len + ctlen + s->name_len;
     if (out_reserve(c, need))
         return NB_ENOMEM;
     if (s->cfg.max_requests && c->requests + 1 >= s->cfg.max_requests)
         x->close_after = true;
     if (s->stop)
         x->close_after = true;
-    out_str(c, "HTTP/1.1 ");
+    out_lit(c, "HTTP/1.1 ");
     out_num(c, (uint64_t)status);
-    out_str(c, " ");
+    out_lit(c, " ");
     out_str(c, nb_http_reason(status));
-    out_str(c, "\r\nServer: ");
-    out_str(c, s->cfg.server_name);
+    out_lit(c, "\r\nServer: ");
+    out_put(c, s->cfg.server_name, s->name_len);
     if (date) {
-        out_str(c, "\r\nDate: ");
-        out_str(c, date);
+        out_lit(c, "\r\nDate: ");
+        out_put(c, date, s->date_len);
     }
     if (ctype) {
-        out_str(c, "\r\nContent-Type: ");
-        out_str(c, ctype);
+        out_lit(c, "\r\nContent-Type: ");
+        out_put(c, ctype, ctlen);
     }
     if (length >= 0) {
-        out_str(c, "\r\nContent-Length: ");
+        out_lit(c, "\r\nContent-Length: ");
         out_num(c, (uint64_t)length);
     } else if (!x->http10) {
-        out_str(c, "\r\nTransfer-Encoding: chunked");
+        out_lit(c, "\r\nTransfer-Encoding: chunked");
     } else {
         x->close_after = true; /* HTTP/1.0: the body ends with the connection */
     }
-    out_str(c, "\r\n");
+    out_lit(c, "\r\n");
     out_put(c, x->extra, x->extra_len);
     if (x->close_after)
-        out_str(c, "Connection: close\r\n");
+        out_lit(c, "Connection: close\r\n");
     else if (x->http10)
-        out_str(c, "Connection: keep-alive\r\n");
-    out_str(c, "\r\n");
+        out_lit(c, "Connection: keep-alive\r\n");
+    out_lit(c, "\r\n");
     x->status = status;
     x->responded = true;
     int cls = status / 100;
@@ -593,10 +598,11 @@ static const struct route *route_find(struct nb_http_server *s, const char *meth
                                       const char *path, bool *wrong_method)
 {
     *wrong_method = false;
+    size_t plen = strlen(path);
     for (int i = 0; i < s->nroutes; i++) {
         const struct route *r = &s->routes[i];
-        bool match = r->prefix ? strncmp(path, r->path, r->path_len) == 0
-                               : strlen(path) == r->path_len && memcmp(path, r->path, r->path_len) == 0;
+        bool match = r->prefix ? plen >= r->path_len && memcmp(path, r->path, r->path_len) == 0
+                               : plen == r->path_len && memcmp(path, r->path, r->path_len) == 0;
         if (!match)
             continue;
         bool mok = r->any_method || strcmp(r->method, method) == 0 ||
@@ -676,7 +682,7 @@ static void dispatch(struct conn *c, long head_len)
     if (x->body != B_NONE) {
         if (h->expect_continue && !x->responded) {
             if (out_reserve(c, 32) == 0)
-                out_str(c, "HTTP/1.1 100 Continue\r\n\r\n");
+                out_lit(c, "HTTP/1.1 100 Continue\r\n\r\n");
         } else if (h->expect_continue) {
             /* answered without the body: it will not come, so the
              * connection cannot be reused reliably */
@@ -767,7 +773,7 @@ static bool produce(struct conn *c)
             if (x->fill_mode == 0)
                 return false; /* promised more than it had: the client must see a failure */
             if (x->fill_mode == 1)
-                out_str(c, "0\r\n\r\n");
+                out_lit(c, "0\r\n\r\n");
             x->response_done = true;
             break;
         }
@@ -780,7 +786,7 @@ static bool produce(struct conn *c)
         }
         c->out_len += pre + (size_t)n;
         if (pre)
-            out_str(c, "\r\n");
+            out_lit(c, "\r\n");
         if (x->fill_mode == 0) {
             x->fill_left -= (uint64_t)n;
             if (x->fill_left == 0)
@@ -1003,6 +1009,8 @@ int nb_http_server_run(struct nb_http_server *s)
         int n = nb_pollset_wait(&s->ps, timeout);
         if (n < 0 && n != NB_EINTR)
             return n;
+        s->st.polls++;
+        s->st.events += n > 0 ? (uint64_t)n : 0;
         s->now = nb_now();
         for (int i = (int)s->ps.n - 1; n > 0 && i >= 0; i--) {
             uint32_t ev = s->ps.fds[i].revents;

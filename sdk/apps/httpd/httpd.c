@@ -78,10 +78,11 @@ static void h_status(struct nb_http_ex *x, void *arg)
                      ",\"bad_requests\":%" PRIu64 ",\"timeouts\":%" PRIu64
                      ",\"responses\":{\"1xx\":%" PRIu64 ",\"2xx\":%" PRIu64 ",\"3xx\":%" PRIu64
                      ",\"4xx\":%" PRIu64 ",\"5xx\":%" PRIu64 "},\"bytes_in\":%" PRIu64
-                     ",\"bytes_out\":%" PRIu64 "},\"runtime\":%s}\n",
+                     ",\"bytes_out\":%" PRIu64 ",\"polls\":%" PRIu64 ",\"events\":%" PRIu64
+                     "},\"runtime\":%s}\n",
                      st->open, st->peak_open, st->accepted, st->rejected, st->requests,
                      st->bad_requests, st->timeouts, st->status[1], st->status[2], st->status[3],
-                     st->status[4], st->status[5], st->bytes_in, st->bytes_out, rt);
+                     st->status[4], st->status[5], st->bytes_in, st->bytes_out, st->polls, st->events, rt);
     nb_http_ex_header(x, "Cache-Control", "no-store");
     nb_http_respond(x, 200, "application/json", out, m > 0 && (size_t)m < olen ? (size_t)m : 0);
     free(out);
