@@ -155,7 +155,7 @@ struct nb_pollfd {
 };
 _Static_assert(sizeof(struct nb_pollfd) == 12, "nb_pollfd is 12 bytes");
 
-/* One network interface (nb_netif): 256 bytes. */
+/* One network interface (nb_netif): 320 bytes. */
 struct nb_netif {
     char name[16];
     uint32_t index;           /* 1-based; scope id for link-local IPv6 */
@@ -182,12 +182,11 @@ struct nb_netif {
         uint8_t reserved;
     } ip6[4];
     uint8_t gw6[16];
-    uint8_t reserved1[16];
-    char boot_file[64];       /* DHCP boot file name (option 67 / file), if any */
+    char boot_file[128];      /* DHCP boot file name (option 67 / file), if any */
     uint8_t next_server[4];   /* DHCP next server (siaddr) */
-    uint8_t reserved2[4];
+    uint8_t reserved[20];
 };
-_Static_assert(sizeof(struct nb_netif) == 256, "nb_netif is 256 bytes");
+_Static_assert(sizeof(struct nb_netif) == 320, "nb_netif is 320 bytes");
 
 #define NB_NETIF_UP 1
 #define NB_NETIF_CARRIER 2

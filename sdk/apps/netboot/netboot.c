@@ -128,6 +128,15 @@ static int fetch_manifest(const char *url, struct manifest *m)
     return 0;
 }
 
+/* A refused boot call: NeoBoot's sentence if it gave one, else the code's
+ * (a missing boot capability is refused before staging says anything). */
+static int boot_failed(const char *what, int rc)
+{
+    char e[200];
+    nb_boot_error(e, sizeof e);
+    return FAIL("%s: %s", what, e[0] ? e : nb_strerror(rc));
+}
+
 /* Download one item into boot staging, checking nothing here: NeoBoot
  * checks the digest when it boots. Without a Content-Length the body is
  * gathered first (the size must be declared before staging). */
@@ -149,9 +158,7 @@ static int fetch_item(const char *what, int item, const struct manifest_item *it
         int rc = nb_boot_begin(item, total, it->sha256);
         if (rc < 0) {
             nb_http_client_close(&c);
-            char e[200];
-            nb_boot_error(e, sizeof e);
-            return FAIL("%s: %s", what, e);
+            return boot_failed(what, rc);
         }
     }
     int64_t started = nb_now();
@@ -159,11 +166,10 @@ static int fetch_item(const char *what, int item, const struct manifest_item *it
     long n;
     while ((n = nb_http_read(&c, buf, sizeof buf)) > 0) {
         if (total >= 0) {
-            if (nb_boot_append(item, buf, (size_t)n) < 0) {
+            int rc = nb_boot_append(item, buf, (size_t)n);
+            if (rc < 0) {
                 nb_http_client_close(&c);
-                char e[200];
-                nb_boot_error(e, sizeof e);
-                return FAIL("%s: %s", what, e);
+                return boot_failed(what, rc);
             }
         } else {
             if (glen + (size_t)n > gcap) {
@@ -197,11 +203,8 @@ static int fetch_item(const char *what, int item, const struct manifest_item *it
         if (rc == 0)
             rc = nb_boot_append(item, gathered, glen);
         free(gathered);
-        if (rc < 0) {
-            char e[200];
-            nb_boot_error(e, sizeof e);
-            return FAIL("%s: %s", what, e);
-        }
+        if (rc < 0)
+            return boot_failed(what, rc);
     }
     printf("netboot: %s: %llu bytes in %lld ms\n", what, (unsigned long long)got,
            (long long)((nb_now() - started) / 1000000));
