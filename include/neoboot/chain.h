@@ -34,4 +34,11 @@ int nb_run_chained(const void *buf, size_t len, const char *label, const struct 
                                   const struct nb_run_result *res),
                    void *arg);
 
+/* Run what was chained (and what that chains) until nothing is pending.
+ * Returns the last rc, or 0 if nothing was pending. */
+int nb_chain_run_pending(const struct nb_run_io *io,
+                         void (*report)(void *arg, const char *label, int rc,
+                                        const struct nb_run_result *res),
+                         void *arg);
+
 #endif

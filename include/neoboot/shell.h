@@ -80,6 +80,9 @@ void nb_console_shell_start(nb_lineedit_write_fn write, void *arg);
 /* Console input; runs commands as lines complete. */
 void nb_console_shell_input(const char *bytes, size_t n);
 bool nb_console_shell_running(void);
+/* Print a fresh prompt (and the line being typed) after other output,
+ * e.g. when an app has ended and the shell is the console's again. */
+void nb_console_shell_reprompt(void);
 /* A status line updated in place (progress bars) on the console shell's
  * terminal; nothing when no console shell runs. _done ends it. */
 void nb_console_status(const char *text);

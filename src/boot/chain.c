@@ -79,3 +79,23 @@ int nb_run_chained(const void *buf, size_t len, const char *label, const struct 
     free(res);
     return rc;
 }
+
+int nb_chain_run_pending(const struct nb_run_io *io,
+                         void (*report)(void *arg, const char *label, int rc,
+                                        const struct nb_run_result *res),
+                         void *arg)
+{
+    if (!next_buf)
+        return 0;
+    uint8_t *buf = next_buf;
+    size_t len = next_len;
+    char label[64];
+    snprintf(label, sizeof label, "%s", next_label);
+    next_buf = NULL;
+    next_len = 0;
+    stats.started++;
+    NB_INFO("chained: %s starts", label);
+    int rc = nb_run_chained(buf, len, label, io, report, arg);
+    free(buf);
+    return rc;
+}

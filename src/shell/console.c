@@ -50,6 +50,15 @@ void nb_console_shell_input(const char *bytes, size_t n)
     }
 }
 
+void nb_console_shell_reprompt(void)
+{
+    if (!running || !editor.write)
+        return;
+    editor.write(editor.arg, "\r\n", 2);
+    editor.write(editor.arg, editor.prompt, strlen(editor.prompt));
+    editor.write(editor.arg, editor.buf, editor.len);
+}
+
 static bool status_shown;
 
 void nb_console_status(const char *text)

@@ -30,6 +30,7 @@
 
 #include <neoboot/appcfg.h>
 #include <neoboot/bundle.h>
+#include <neoboot/chain.h>
 #include <neoboot/err.h>
 #include <neoboot/iface.h>
 #include <neoboot/inet.h>
@@ -323,7 +324,55 @@ static long stdin_read(void *io, void *buf, size_t len)
     return (long)n;
 }
 
+/* ---- the way into the shell at start-up ---- */
+
+/* A key pressed on the console before the bundled app starts means the
+ * person at the console wants the shell, not the app (as a bootloader's
+ * "press any key"): set from main.c's console input. */
+static bool key_pressed;
+static bool app_started;
+
+void nb_pc_app_key_pressed(void)
+{
+    if (!app_started)
+        key_pressed = true;
+}
+
+static bool key_seen(void *arg)
+{
+    (void)arg;
+    return key_pressed;
+}
+
+/* True if the person at the console asked for the shell: a key so far,
+ * or within neoboot.autoboot=SECONDS (default 0: no extra wait). */
+static bool shell_requested(void)
+{
+    char v[16];
+    unsigned secs = 0;
+    if (nb_pc_cmdline_get("neoboot.autoboot", v, sizeof v))
+        secs = (unsigned)strtoul(v, NULL, 10);
+    if (!key_pressed && secs) {
+        char msg[80];
+        int n = snprintf(msg, sizeof msg, "Press any key within %u s for the shell...\r\n", secs);
+        nb_console_write(msg, (size_t)n);
+        nb_loop_run_until(key_seen, NULL, nb_clock_ns() + secs * NB_NS_PER_S);
+    }
+    return key_pressed;
+}
+
 /* ---- running ---- */
+
+static void report_chained(void *arg, const char *label, int rc, const struct nb_run_result *res)
+{
+    (void)arg;
+    if (rc < 0)
+        NB_ERROR("%s could not start: %s", label, res->msg);
+    else if (res->trap)
+        NB_INFO("%s stopped: %s", label, res->msg);
+    else
+        NB_INFO("%s exited with status %d", label, res->status);
+}
 
 static void run_once(void)
 {
@@ -344,6 +393,10 @@ static void run_once(void)
     g.have_result = true;
     if (g.last_rc)
         NB_ERROR("%s could not start: %s", o.name, g.last.msg);
+    /* `chain APP` typed while it ran: the replacement runs now, and
+     * whatever it is replaced by, each freed before the next */
+    struct nb_run_io io = {.read = stdin_read};
+    nb_chain_run_pending(&io, report_chained, NULL);
 }
 
 void nb_pc_app_boot(void)
@@ -388,6 +441,13 @@ void nb_pc_app_boot(void)
         NB_INFO("no app bundled (neoboot image build adds one; docs/image.md)");
         return;
     }
+    nb_shell_set_bundled(g.buf, g.len); /* `run bundled`, `chain bundled` */
+    if (shell_requested()) {
+        NB_INFO("a key was pressed: the shell instead of the app ('run bundled' starts it)");
+        app_started = true;
+        return;
+    }
+    app_started = true;
     char hex[65];
     nb_sha256_hex(g.app_sha, hex);
     if (g.refused) {

@@ -153,13 +153,6 @@ const char *nb_pc_cmdline_get(const char *key, char *buf, size_t len)
 
 /* ---- console commands ---- */
 
-static void print_line(void *arg, const char *line)
-{
-    (void)arg;
-    nb_console_write(line, strlen(line));
-    nb_console_write("\n", 1);
-}
-
 static void leak_check(nb_print_fn print, void *arg)
 {
     /* Every live packet must be accounted for: posted receive buffers,
@@ -195,51 +188,33 @@ static int cmd_pc(int argc, char **argv, nb_print_fn print, void *arg)
     return 0;
 }
 
-static int cmd_poweroff(int argc, char **argv, nb_print_fn print, void *arg)
-{
-    (void)argc;
-    (void)argv;
-    nb_pc_poweroff();
-    print(arg, "poweroff failed");
-    return NB_ENOSYS;
-}
-
-static int cmd_reboot(int argc, char **argv, nb_print_fn print, void *arg)
-{
-    (void)argc;
-    (void)argv;
-    (void)print;
-    (void)arg;
-    nb_pc_reboot();
-}
-
 static struct nb_shell_cmd pc_commands[] = {
     {"pc", "pc", "platform counters: virtio-net, heap, interrupts, packet leak check",
      cmd_pc, NULL},
-    {"poweroff", "poweroff", "power the machine off", cmd_poweroff, NULL},
-    {"reboot", "reboot", "reset the machine", cmd_reboot, NULL},
 };
 
+static void serial_write(void *arg, const char *s, size_t n)
+{
+    (void)arg;
+    nb_console_write(s, n);
+}
+
+/* Serial input: a running app's first (Ctrl-C, or its stdin), then the
+ * console shell's line editor. Before the bundled app starts, any key
+ * also means "give me the shell" (app.c). */
 static void console_input(void)
 {
-    static char line[NB_SHELL_LINE_MAX];
-    static size_t len;
     char buf[32];
     int n;
     while ((n = nb_console_read(buf, sizeof buf)) > 0) {
         for (int i = 0; i < n; i++) {
             char c = buf[i];
             if (nb_pc_app_console_byte(c))
-                continue; /* a running app's: Ctrl-C, or its stdin */
-            if (c == '\r' || c == '\n') {
-                line[len] = 0;
-                nb_shell_exec(line, print_line, NULL);
-                len = 0;
-                if (nb_shell_quit_requested())
-                    nb_pc_poweroff(); /* nothing to go back to */
-            } else if (len + 1 < sizeof line) {
-                line[len++] = c;
-            }
+                continue;
+            nb_pc_app_key_pressed();
+            nb_console_shell_input(&c, 1);
+            if (nb_shell_quit_requested())
+                nb_pc_poweroff(); /* nothing to go back to */
         }
     }
 }
@@ -254,6 +229,7 @@ static void console_input(void)
 NB_PC_NORETURN static void nb_pc_shell_run(void)
 {
     NB_INFO("console: the shell is ready (type 'help')");
+    nb_console_shell_reprompt();
     for (;;)
         nb_loop_run_once(NB_FOREVER);
 }
@@ -393,6 +369,7 @@ void nb_pc_start(uint32_t start_info)
     nb_pc_l2test_register();
     nb_pc_app_register();
     nb_pc_console_set_handler(console_input);
+    nb_console_shell_start(serial_write, NULL);
     banner();
     timer_selftest();
 

@@ -297,6 +297,12 @@ void nb_pc_app_boot(void);
  * stdin while it waits to read. true if the byte was taken. */
 bool nb_pc_app_console_byte(char c);
 
+/* ---- apps (app.c) ---- */
+
+/* A console key arrived (before the bundled app starts: the shell is
+ * wanted instead). */
+void nb_pc_app_key_pressed(void);
+
 /* ---- power (power.c) ---- */
 
 NB_PC_NORETURN void nb_pc_reboot(void);
