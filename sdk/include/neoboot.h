@@ -52,20 +52,17 @@
 #define NB_EPROTO (-65)
 #define NB_EPROTONOSUPPORT (-66)
 #define NB_ETIMEDOUT (-73)
-/* The rest of the runtime's codes (include/neoboot/err.h): random() returns
- * NB_E2BIG; the SDK uses NB_ELOOP (redirects), NB_ENAMETOOLONG and others. */
-#define NB_E2BIG (-1)
-#define NB_EBADMSG (-9)
+/* The rest of the runtime's codes (include/neoboot/err.h; NB_E2BIG, which
+ * random() returns, and the boot codes are with the boot imports below);
+ * the SDK uses NB_ELOOP (redirects), NB_ENAMETOOLONG and others. */
 #define NB_EBUSY (-10)
 #define NB_ECANCELED (-11)
 #define NB_EEXIST (-20)
-#define NB_EFBIG (-22)
 #define NB_EILSEQ (-25)
 #define NB_ELOOP (-32)
 #define NB_ENAMETOOLONG (-37)
 #define NB_ENETRESET (-39)
 #define NB_ENODEV (-43)
-#define NB_ENOEXEC (-45)
 #define NB_ENOSPC (-51)
 #define NB_ENOTSOCK (-57)
 #define NB_EOVERFLOW (-61)
@@ -222,5 +219,24 @@ NB_IMPORT(clock) int64_t nb_clock(int32_t id);
 NB_IMPORT(sleep) int32_t nb_sleep(int64_t ns);
 NB_IMPORT(log) int32_t nb_log(int32_t level, const char *msg, size_t len);
 NB_IMPORT(random) int32_t nb_random(void *buf, size_t len);
+
+/* --- network boot (needs the boot capability) --- */
+#define NB_BOOT_KERNEL 0
+#define NB_BOOT_INITRD 1
+#define NB_EBADMSG (-9)
+#define NB_ENOEXEC (-45)
+#define NB_EFBIG (-22)
+#define NB_E2BIG (-1)
+
+/* Stage `item` (kernel or initrd) of exactly `size` bytes that must hash
+ * to the 32-byte `sha256`; then append its bytes in any pieces. */
+NB_IMPORT(boot_begin) int32_t nb_boot_begin(int32_t item, int64_t size,
+                                            const uint8_t sha256[32]);
+NB_IMPORT(boot_append) int32_t nb_boot_append(int32_t item, const void *buf, size_t len);
+NB_IMPORT(boot_cmdline) int32_t nb_boot_cmdline(const char *text, size_t len);
+/* Verify everything and boot; returns only on failure (see boot_error). */
+NB_IMPORT(boot_exec) int32_t nb_boot_exec(void);
+/* The last boot failure as text; returns its full length. */
+NB_IMPORT(boot_error) int32_t nb_boot_error(char *buf, size_t len);
 
 #endif

@@ -15,4 +15,12 @@ int nb_abi_netif_fill(struct nb_stack *st, int32_t index, uint8_t *out);
 int nb_abi_resolve(nb_wasm_hcall *hc, struct nb_stack *st, const union nb_wasm_arg *a,
                    union nb_wasm_arg *r);
 
+/* The boot imports (boot_abi.c). */
+bool nb_abi_app_may_boot(const struct nb_app *app);
+int nb_abi_boot_begin(nb_wasm_hcall *hc, const union nb_wasm_arg *a, union nb_wasm_arg *r);
+int nb_abi_boot_append(nb_wasm_hcall *hc, const union nb_wasm_arg *a, union nb_wasm_arg *r);
+int nb_abi_boot_cmdline(nb_wasm_hcall *hc, const union nb_wasm_arg *a, union nb_wasm_arg *r);
+int nb_abi_boot_exec(nb_wasm_hcall *hc, const union nb_wasm_arg *a, union nb_wasm_arg *r);
+int nb_abi_boot_error(nb_wasm_hcall *hc, const union nb_wasm_arg *a, union nb_wasm_arg *r);
+
 #endif

@@ -735,7 +735,17 @@ static const struct {
     {"sleep", "(I)i", h_sleep},
     {"log", "(ib)i", h_log},
     {"random", "(b)i", h_random},
+    {"boot_begin", "(iIp32)i", nb_abi_boot_begin},
+    {"boot_append", "(ib)i", nb_abi_boot_append},
+    {"boot_cmdline", "(b)i", nb_abi_boot_cmdline},
+    {"boot_exec", "()i", nb_abi_boot_exec},
+    {"boot_error", "(b)i", nb_abi_boot_error},
 };
+
+bool nb_abi_app_may_boot(const struct nb_app *app)
+{
+    return app->caps.boot;
+}
 
 int nb_app_link(struct nb_app *app, nb_wasm_store *s)
 {

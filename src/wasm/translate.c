@@ -467,7 +467,10 @@ static const int cmp_swap[] = {0, 1, 4, 5, 2, 3, 8, 9, 6, 7};
  * computed by an i32 comparison. negate: branch when false (for if). */
 static void emit_branch_if(struct tr *t, struct ctl *L, uint32_t cond_slot, bool negate)
 {
-    if (t->last == LAST_CMP && t->n == t->last_start + 3) {
+    /* Fuse only if the condition is the value that comparison produced
+     * (a compare deeper in the stack with another condition on top must
+     * stay as it is). */
+    if (t->last == LAST_CMP && t->n == t->last_start + 3 && t->last_dst == cond_slot) {
         int c = negate ? cmp_not[t->cmp] : t->cmp;
         t->n = t->last_start;
         t->last = LAST_NONE;
@@ -475,7 +478,7 @@ static void emit_branch_if(struct tr *t, struct ctl *L, uint32_t cond_slot, bool
         emit_cond_jump(t, L, f, (enum nbw_op)(f + 1), PACK(t->cmp_a, t->cmp_b));
         return;
     }
-    if (t->last == LAST_EQZ && t->n == t->last_start + 2) {
+    if (t->last == LAST_EQZ && t->n == t->last_start + 2 && t->last_dst == cond_slot) {
         t->n = t->last_start;
         t->last = LAST_NONE;
         uint32_t a = t->cmp_a;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <neoboot/abi.h>
+#include <neoboot/boot.h>
 #include <neoboot/err.h>
 #include <neoboot/log.h>
 #include <neoboot/loop.h>
@@ -38,11 +39,14 @@ struct guest {
     nb_wasm_instance *inst;
 };
 
-static void guest_up(struct guest *g, uint32_t max_handles)
+static nb_wasm_module *boot_mod;
+
+static void guest_up_with(struct guest *g, nb_wasm_module *m, uint32_t max_handles, bool boot)
 {
     struct nb_app_config cfg;
     nb_app_config_defaults(&cfg);
     cfg.stack = guest_st;
+    cfg.caps.boot = boot;
     if (max_handles)
         cfg.max_handles = max_handles;
     g->app = nb_app_new(&cfg, "hostile");
@@ -51,9 +55,14 @@ static void guest_up(struct guest *g, uint32_t max_handles)
     assert_non_null(g->s);
     assert_int_equal(nb_app_link(g->app, g->s), 0);
     struct nb_wasm_error err;
-    g->inst = nb_wasm_instantiate(g->s, mod, "hostile", &err);
+    g->inst = nb_wasm_instantiate(g->s, m, "hostile", &err);
     if (!g->inst)
         fail_msg("instantiate: %s", err.msg);
+}
+
+static void guest_up(struct guest *g, uint32_t max_handles)
+{
+    guest_up_with(g, mod, max_handles, false);
 }
 
 static void guest_down(struct guest *g)
@@ -111,6 +120,20 @@ static void assert_nothing_leaked(void)
     assert_true(nb_loop_run_until(settled, NULL, nb_clock_ns() + 5 * NB_NS_PER_S) == 0);
 }
 
+static nb_wasm_module *load_module(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static uint8_t bytes[1 << 16];
+    size_t n = fread(bytes, 1, sizeof bytes, f);
+    fclose(f);
+    struct nb_wasm_error werr;
+    nb_wasm_module *m = nb_wasm_module_load(bytes, n, &werr);
+    if (!m)
+        fail_msg("load %s: %s", path, werr.msg);
+    return m;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -128,15 +151,8 @@ static int setup(void **state)
     assert_non_null(echo);
     baseline_objects = nb_stack_objects(guest_st);
 
-    FILE *f = fopen(HOSTILE_WASM, "rb");
-    assert_non_null(f);
-    static uint8_t bytes[1 << 16];
-    size_t n = fread(bytes, 1, sizeof bytes, f);
-    fclose(f);
-    struct nb_wasm_error werr;
-    mod = nb_wasm_module_load(bytes, n, &werr);
-    if (!mod)
-        fail_msg("load: %s", werr.msg);
+    mod = load_module(HOSTILE_WASM);
+    boot_mod = load_module(BOOT_WASM);
     return 0;
 }
 
@@ -144,6 +160,7 @@ static int teardown(void **state)
 {
     (void)state;
     nb_wasm_module_free(mod);
+    nb_wasm_module_free(boot_mod);
     nb_svc_stop(echo);
     nb_stack_free(guest_st);
     nb_stack_free(host_st);
@@ -291,6 +308,37 @@ static void test_odd_requests_get_errors(void **state)
     assert_nothing_leaked();
 }
 
+static void test_boot_imports(void **state)
+{
+    (void)state;
+    struct guest g;
+    /* without the capability */
+    guest_up_with(&g, boot_mod, 0, false);
+    assert_int_equal(ok_call(&g, "begin_kernel", 0, 0), NB_EACCES);
+    assert_int_equal(ok_call(&g, "exec", 0, 0), NB_EACCES);
+    guest_down(&g);
+    /* with it: misuse gets errors, a wrong digest is caught at exec */
+    guest_up_with(&g, boot_mod, 0, true);
+    assert_int_equal(ok_call(&g, "begin_bad_item", 0, 0), NB_EINVAL);
+    assert_int_equal(ok_call(&g, "begin_negative", 0, 0), NB_EINVAL);
+    assert_int_equal(ok_call(&g, "begin_kernel", 0, 0), 0);
+    assert_int_equal(ok_call(&g, "append32", 0, 0), 0);
+    assert_int_equal(ok_call(&g, "exec", 0, 0), NB_EAGAIN); /* half staged */
+    assert_int_equal(ok_call(&g, "append32", 0, 0), 0);
+    assert_int_equal(ok_call(&g, "append32", 0, 0), NB_EFBIG);
+    assert_int_equal(ok_call(&g, "cmdline_ok", 0, 0), 0);
+    assert_int_equal(ok_call(&g, "cmdline_control", 0, 0), NB_EINVAL);
+    assert_int_equal(ok_call(&g, "exec", 0, 0), NB_EBADMSG);
+    int32_t len = ok_call(&g, "error_len", 0, 0);
+    assert_true(len > 0);
+    uint64_t size;
+    uint8_t *mem = nb_wasm_memory(g.inst, &size);
+    assert_non_null(strstr((char *)mem + 0x1000, "kernel sha256 mismatch"));
+    guest_down(&g);
+    nb_boot_reset();
+    assert_nothing_leaked();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_runaway_guests_are_stopped),
         cmocka_unit_test(test_exhaustion_is_bounded_and_freed),
         cmocka_unit_test(test_odd_requests_get_errors),
+        cmocka_unit_test(test_boot_imports),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -36,7 +36,10 @@ done
 echo "conformance: ${#jsons[@]} files converted; not convertible by this wast2json (${#failed[@]}): ${failed[*]}"
 "$runner" "${jsons[@]}" > "$out/results.txt"
 rc=$?
-grep -E '^(FAIL|SKIP)' "$out/results.txt" | head -200
+grep -E '^FAIL' "$out/results.txt" | head -200
+# Every skipped command, by file and line (all are text-format modules).
+grep -E '^SKIP' "$out/results.txt"
+echo "conformance: skipped by kind: $(grep -E '^SKIP' "$out/results.txt" | sed 's/.*: \(assert_[a-z]*\) with a \(text\)-format module/\1 (\2)/' | sort | uniq -c | tr -s ' ' | paste -sd, -)"
 tail -n 2 "$out/results.txt"
 echo "conformance: full per-file results in $out/results.txt"
 [ $unexpected -eq 0 ] || exit 1

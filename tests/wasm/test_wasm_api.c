@@ -252,6 +252,20 @@ static void test_traps_and_recovery(void **state)
     assert_int_equal(nb_wasm_call(e->s, f, bad, 1, &res, 1), NB_EINVAL);
 }
 
+static void test_fusion_regressions(void **state)
+{
+    struct env *e = *state;
+    uint32_t r = 0;
+    assert_int_equal(call(e, "cond_below", 1, 1, 0, &r), 0);
+    assert_int_equal(r, 10);
+    assert_int_equal(call(e, "cond_below", 1, 0, 0, &r), 0);
+    assert_int_equal(r, 20);
+    assert_int_equal(call(e, "cmp_below", 1, 1, 0, &r), 0);
+    assert_int_equal(r, 1);
+    assert_int_equal(call(e, "cmp_below", 1, 0, 0, &r), 0);
+    assert_int_equal(r, 100);
+}
+
 static void test_reentry(void **state)
 {
     struct env *e = *state;
@@ -342,6 +356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pointer_args_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traps_and_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reentry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fusion_regressions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fuel_deadline_interrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_limit, setup, teardown),
         cmocka_unit_test(test_linking_modules),

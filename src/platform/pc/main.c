@@ -63,6 +63,13 @@ struct hvm_start_info {
     uint32_t reserved;
 };
 
+struct hvm_modlist_entry {
+    uint64_t paddr;
+    uint64_t size;
+    uint64_t cmdline_paddr;
+    uint64_t reserved;
+};
+
 struct hvm_memmap_entry {
     uint64_t addr;
     uint64_t size;
@@ -95,6 +102,23 @@ static void read_start_info(uint32_t pa)
             nb_pc_boot.ram_bytes += r->size;
             if (r->addr + r->size > nb_pc_boot.ram_top)
                 nb_pc_boot.ram_top = r->addr + r->size;
+        }
+    }
+    /* Boot modules (QEMU -initrd): only where they are is copied; their
+     * bytes stay in place and app.c reserves them from the heap. A module
+     * outside RAM is ignored (the loader's word is checked, not trusted). */
+    const struct hvm_modlist_entry *m = (const void *)(uintptr_t)si->modlist_paddr;
+    for (uint32_t i = 0; m && i < si->nr_modules && nb_pc_boot.nmods < NB_PC_MAX_MODULES; i++) {
+        if (!m[i].size || !nb_pc_is_ram(m[i].paddr, m[i].size))
+            continue;
+        struct nb_pc_module *mod = &nb_pc_boot.mods[nb_pc_boot.nmods++];
+        mod->addr = m[i].paddr;
+        mod->size = m[i].size;
+        if (m[i].cmdline_paddr && nb_pc_is_ram(m[i].cmdline_paddr, 1)) {
+            const char *c = (const char *)(uintptr_t)m[i].cmdline_paddr;
+            size_t n = strnlen(c, sizeof mod->cmdline - 1);
+            memcpy(mod->cmdline, c, n);
+            mod->cmdline[n] = 0;
         }
     }
 }
@@ -205,6 +229,8 @@ static void console_input(void)
     while ((n = nb_console_read(buf, sizeof buf)) > 0) {
         for (int i = 0; i < n; i++) {
             char c = buf[i];
+            if (nb_pc_app_console_byte(c))
+                continue; /* a running app's: Ctrl-C, or its stdin */
             if (c == '\r' || c == '\n') {
                 line[len] = 0;
                 nb_shell_exec(line, print_line, NULL);
@@ -216,6 +242,20 @@ static void console_input(void)
             }
         }
     }
+}
+
+/*
+ * Hook: the console shell takes over. Everything typed on the serial
+ * console reaches the shell through console_input() from the event loop;
+ * this just runs the loop forever. Called when the bundled app has ended
+ * (on-exit=shell), when there is none or it was refused, and in the test
+ * modes.
+ */
+NB_PC_NORETURN static void nb_pc_shell_run(void)
+{
+    NB_INFO("console: the shell is ready (type 'help')");
+    for (;;)
+        nb_loop_run_once(NB_FOREVER);
 }
 
 /* ---- deliberate faults (neoboot.test=fault|ud2) ---- */
@@ -329,6 +369,7 @@ void nb_pc_start(uint32_t start_info)
     nb_pc_cpu_init();
     nb_pc_trap_init();
     read_start_info(start_info);
+    nb_pc_app_reserve();
     nb_pc_mm_init();
     /* Packet memory may take at most half the heap (and never more than
      * the core's default), so a flood cannot starve everything else. */
@@ -350,6 +391,7 @@ void nb_pc_start(uint32_t start_info)
     for (size_t i = 0; i < sizeof pc_commands / sizeof pc_commands[0]; i++)
         nb_shell_register(&pc_commands[i]);
     nb_pc_l2test_register();
+    nb_pc_app_register();
     nb_pc_console_set_handler(console_input);
     banner();
     timer_selftest();
@@ -374,11 +416,19 @@ void nb_pc_start(uint32_t start_info)
         nb_parse_ip4(ipbuf, strlen(ipbuf), ip) != 0)
         NB_WARN("bad neoboot.ip=%s", ipbuf);
 
+    if (!idle && !echo) {
+        /* The product: network up through the inet stack, then the
+         * bundled app (app.c); back here when it has ended. */
+        nb_pc_app_boot();
+        nb_pc_shell_run();
+    }
+
+    /* Test modes: the driver alone, without the inet stack. */
     unsigned up = 0;
     for (struct nb_iface *ifc = nb_iface_first(); ifc && !idle; ifc = ifc->next) {
         if (ifc->link != NB_LINK_ETHERNET)
             continue;
-        if (echo && up == 0)
+        if (up == 0)
             nb_pc_l2test_attach(ifc, ip);
         else
             nb_pc_l2_log_attach(ifc);
@@ -395,6 +445,5 @@ void nb_pc_start(uint32_t start_info)
             (unsigned long long)(t / NB_NS_PER_S),
             (unsigned long long)(t % NB_NS_PER_S / NB_NS_PER_MS), up,
             idle ? ", idle test" : "");
-    for (;;)
-        nb_loop_run_once(NB_FOREVER);
+    nb_pc_shell_run();
 }

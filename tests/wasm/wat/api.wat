@@ -36,4 +36,15 @@
     (memory.size))
   (func (export "reenter") (param i32) (result i32) (call $reenter (local.get 0)))
   (func (export "double") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+  ;; Regression (found by difffuzz): a comparison result below another
+  ;; condition on the stack must not be fused into that condition's branch.
+  (func (export "cond_below") (param i32) (result i32)
+    (i32.eqz (i32.const -127))                  ;; 0, stays on the stack
+    (if (result i32) (local.get 0) (then (i32.const 10)) (else (i32.const 20)))
+    (i32.add))
+  (func (export "cmp_below") (param i32) (result i32)
+    (block (result i32)
+      (i32.lt_s (i32.const 1) (i32.const 2))    ;; 1, stays on the stack
+      (br_if 0 (local.get 0))
+      (drop) (i32.const 100)))
 )
