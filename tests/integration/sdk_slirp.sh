@@ -35,6 +35,18 @@ printed=$(awk '/^sha256: / {print $2}' "$T/fetch.log")
     || fail "fetch's body is not the pattern"
 ! grep -q $'\r' "$T/fetch.log" || fail "fetch drew a progress bar into a file (isatty)"
 pass "fetch.wasm: 2 redirects followed; 5 MB chunked body, sha256 printed = sha256 of the output ($(grep '^fetch:' "$T/fetch.log"))"
+# the client's keep-alive: three URLs (one a redirect) on one connection
+a0=$($SDK_PEER status 127.0.0.1 "$P" server.accepted)
+"$NEOBOOT" run --allow-connect "tcp:10.0.2.2:$P" "$APPS/fetch.wasm" "http://10.0.2.2:$P/bytes/1000" \
+    "http://10.0.2.2:$P/chunked/5000" "http://10.0.2.2:$P/redirect/1" > /dev/null 2> "$T/fetch3.log" \
+    || fail "fetch of 3 URLs: $(tail -n 3 "$T/fetch3.log")"
+a1=$($SDK_PEER status 127.0.0.1 "$P" server.accepted)
+[ $((a1 - a0)) -eq 2 ] || fail "fetch used $((a1 - a0 - 1)) connections for 3 URLs (want 1)"
+# the client's streamed upload: stdin, chunked, hashed by /sink
+"$NEOBOOT" run --allow-connect "tcp:10.0.2.2:$P" "$APPS/fetch.wasm" -T - "http://10.0.2.2:$P/sink" \
+    < "$T/up" > "$T/sink.out" 2> "$T/fetchup.log" || fail "fetch -T -: $(tail -n 3 "$T/fetchup.log")"
+[ "$(cat "$T/sink.out")" = "3000001 $(sha "$T/up")" ] || fail "fetch -T - /sink answered '$(cat "$T/sink.out")'"
+pass "fetch.wasm: 3 URLs over one kept-alive connection; 3 MB streamed (chunked) upload hashed equal by /sink"
 "$NEOBOOT" run "$APPS/fetch.wasm" "http://10.0.2.2:$P/" > /dev/null 2> "$T/denied.log" && fail "fetch without --allow-connect succeeded"
 grep -q "permission denied" "$T/denied.log" || fail "fetch without a capability: $(tail -n 2 "$T/denied.log")"
 pass "fetch.wasm without --allow-connect: 'permission denied' (NB_EACCES as text)"
