@@ -46,8 +46,7 @@ struct nb_run_io {
     /* fd 0 input, may block by running the loop: bytes, 0 at end, NB_E*.
      * NULL: empty stdin. */
     long (*read)(void *io, void *buf, size_t len);
-    /* Is stdio fd 0-2 a terminal (wasi-libc's isatty())? NULL: yes, a
-     * console. See struct nb_wasi_config. */
+    /* is stdio fd a terminal (isatty)? NULL: yes, a console */
     int (*is_terminal)(void *io, int fd);
     void *io;
 };

@@ -135,8 +135,6 @@ static long io_read(void *io, void *buf, size_t len)
     return (long)n;
 }
 
-/* isatty() for the guest: output redirected to a file or pipe must not
- * look like a terminal (progress bars, line buffering). */
 static int io_is_terminal(void *io, int fd)
 {
     (void)io;
