@@ -52,20 +52,17 @@
 #define NB_EPROTO (-65)
 #define NB_EPROTONOSUPPORT (-66)
 #define NB_ETIMEDOUT (-73)
-/* The rest of the runtime's codes (include/neoboot/err.h): random() returns
- * NB_E2BIG; the SDK uses NB_ELOOP (redirects), NB_ENAMETOOLONG and others. */
-#define NB_E2BIG (-1)
-#define NB_EBADMSG (-9)
+/* The rest of the runtime's codes (include/neoboot/err.h; NB_E2BIG, which
+ * random() returns, and the boot codes are with the boot imports below);
+ * the SDK uses NB_ELOOP (redirects), NB_ENAMETOOLONG and others. */
 #define NB_EBUSY (-10)
 #define NB_ECANCELED (-11)
 #define NB_EEXIST (-20)
-#define NB_EFBIG (-22)
 #define NB_EILSEQ (-25)
 #define NB_ELOOP (-32)
 #define NB_ENAMETOOLONG (-37)
 #define NB_ENETRESET (-39)
 #define NB_ENODEV (-43)
-#define NB_ENOEXEC (-45)
 #define NB_ENOSPC (-51)
 #define NB_ENOTSOCK (-57)
 #define NB_EOVERFLOW (-61)

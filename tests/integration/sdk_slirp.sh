@@ -2,9 +2,10 @@
 # The SDK apps on hosted NeoBoot over slirp (unprivileged), reached through
 # port forwards on 127.0.0.1: httpd.wasm with curl (GET, HEAD, keep-alive,
 # chunked upload), python's http.client and wrk (100 connections, 5 s, no
-# errors); echo.wasm over TCP with nc and over vsock with socat through the
-# hybrid bridge; fetch.wasm downloading from httpd.wasm (redirects,
-# chunked) with its sha256 checked.
+# errors) and over vsock (socat through the hybrid bridge); echo.wasm over
+# TCP with nc and over vsock with socat; fetch.wasm downloading from
+# httpd.wasm (redirects, chunked, keep-alive, a streamed upload) with its
+# sha256 checked.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sdk_lib.sh"
 need curl wrk socat nc sha256sum
@@ -15,8 +16,15 @@ free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0));
 
 # 1. httpd.wasm behind slirp's port forward
 P=$(free_port)
-bg httpd "$NEOBOOT_FAST" run --net slirp -p "$P:8080" "$APPS/httpd.wasm" --port 8080
+bg httpd "$NEOBOOT_FAST" run --net slirp -p "$P:8080" --vsock-uds "$T/h.sock" "$APPS/httpd.wasm" \
+    --port 8080 --vsock-port 5080
 wait_for 20 curl -sf -o /dev/null "http://127.0.0.1:$P/" || fail "httpd.wasm did not come up"
+# the same server over vsock, through the hybrid bridge
+printf 'CONNECT 5080\nGET /bytes/10 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
+    | timeout 10 socat -t 3 - UNIX-CONNECT:"$T/h.sock" > "$T/hv.out" || fail "socat to httpd over vsock"
+grep -aq "^HTTP/1.1 200 OK" "$T/hv.out" && grep -aq "^Content-Length: 10" "$T/hv.out" \
+    || fail "httpd over vsock: $(head -c 200 "$T/hv.out")"
+pass "httpd.wasm over vsock (socat, CONNECT 5080): 200 with the body's length"
 curl_checks "http://127.0.0.1:$P"
 $SDK_PEER http-client 127.0.0.1 "$P" > "$T/py.log" || fail "$(cat "$T/py.log")"
 pass "$(cat "$T/py.log")"
@@ -35,6 +43,18 @@ printed=$(awk '/^sha256: / {print $2}' "$T/fetch.log")
     || fail "fetch's body is not the pattern"
 ! grep -q $'\r' "$T/fetch.log" || fail "fetch drew a progress bar into a file (isatty)"
 pass "fetch.wasm: 2 redirects followed; 5 MB chunked body, sha256 printed = sha256 of the output ($(grep '^fetch:' "$T/fetch.log"))"
+# the client's keep-alive: three URLs (one a redirect) on one connection
+a0=$($SDK_PEER status 127.0.0.1 "$P" server.accepted)
+"$NEOBOOT" run --allow-connect "tcp:10.0.2.2:$P" "$APPS/fetch.wasm" "http://10.0.2.2:$P/bytes/1000" \
+    "http://10.0.2.2:$P/chunked/5000" "http://10.0.2.2:$P/redirect/1" > /dev/null 2> "$T/fetch3.log" \
+    || fail "fetch of 3 URLs: $(tail -n 3 "$T/fetch3.log")"
+a1=$($SDK_PEER status 127.0.0.1 "$P" server.accepted)
+[ $((a1 - a0)) -eq 2 ] || fail "fetch used $((a1 - a0 - 1)) connections for 3 URLs (want 1)"
+# the client's streamed upload: stdin, chunked, hashed by /sink
+"$NEOBOOT" run --allow-connect "tcp:10.0.2.2:$P" "$APPS/fetch.wasm" -T - "http://10.0.2.2:$P/sink" \
+    < "$T/up" > "$T/sink.out" 2> "$T/fetchup.log" || fail "fetch -T -: $(tail -n 3 "$T/fetchup.log")"
+[ "$(cat "$T/sink.out")" = "3000001 $(sha "$T/up")" ] || fail "fetch -T - /sink answered '$(cat "$T/sink.out")'"
+pass "fetch.wasm: 3 URLs over one kept-alive connection; 3 MB streamed (chunked) upload hashed equal by /sink"
 "$NEOBOOT" run "$APPS/fetch.wasm" "http://10.0.2.2:$P/" > /dev/null 2> "$T/denied.log" && fail "fetch without --allow-connect succeeded"
 grep -q "permission denied" "$T/denied.log" || fail "fetch without a capability: $(tail -n 2 "$T/denied.log")"
 pass "fetch.wasm without --allow-connect: 'permission denied' (NB_EACCES as text)"

@@ -27,8 +27,11 @@
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: fetch [-o FILE|-] [-n] [-q] [--max-redirects N] [--timeout S] URL\n"
-            "Downloads URL (http://) to stdout and prints its sha256 to stderr.\n"
+            "usage: fetch [-o FILE|-] [-n] [-q] [--max-redirects N] [--timeout S] URL...\n"
+            "       fetch -T - URL\n"
+            "Downloads each URL (http://) to stdout and prints its sha256 to stderr;\n"
+            "URLs on the same server share one kept-alive connection.\n"
+            "  -T -               upload stdin with PUT (streamed, chunked); the answer to stdout\n"
             "  -o FILE            write there instead (needs a file system from the runtime)\n"
             "  -n                 discard the body (still hashed)\n"
             "  -q                 no progress bar\n"
@@ -89,65 +92,31 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The request body for -T -: stdin, streamed (chunked). */
+static long stdin_source(void *arg, void *p, size_t cap)
 {
-    const char *url = NULL, *outpath = "-";
-    bool discard = false, quiet = false, hash = true;
-    struct nb_http_client_opts o;
-    nb_http_client_defaults(&o);
-    o.user_agent = "neoboot-fetch";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "-n") == 0) {
-            discard = true;
-        } else if (strcmp(a, "-q") == 0) {
-            quiet = true;
-        } else if (strcmp(a, "--no-hash") == 0) {
-            hash = false;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage();
-            return 0;
-        } else if (strcmp(a, "-o") == 0 && v) {
-            outpath = v;
-            i++;
-        } else if (strcmp(a, "--max-redirects") == 0 && v) {
-            o.max_redirects = atoi(v);
-            i++;
-        } else if (strcmp(a, "--timeout") == 0 && v && atof(v) > 0) {
-            o.io_timeout_ns = (int64_t)(atof(v) * 1e9);
-            i++;
-        } else if (a[0] != '-' && !url) {
-            url = a;
-        } else {
-            usage();
-            return 2;
-        }
+    (void)arg;
+    for (;;) {
+        ssize_t n = read(0, p, cap);
+        if (n >= 0)
+            return (long)n;
+        if (errno != EINTR)
+            return NB_EIO;
     }
-    if (!url) {
-        usage();
-        return 2;
-    }
-    int fd = 1;
-    FILE *f = NULL;
-    if (!discard && strcmp(outpath, "-") != 0) {
-        f = fopen(outpath, "wb");
-        if (!f) {
-            fprintf(stderr, "fetch: cannot open %s: %s (NeoBoot grants apps no file system: "
-                            "write to stdout and redirect it)\n", outpath, strerror(errno));
-            return 1;
-        }
-        fd = fileno(f);
-    }
-    bool bar = !quiet && isatty(2);
+}
 
-    struct nb_http_client *c = malloc(sizeof *c);
-    if (!c) {
-        fprintf(stderr, "fetch: out of memory\n");
-        return 1;
-    }
-    nb_http_client_init(c, &o);
+struct opts {
+    bool discard, quiet, hash, upload;
+    int fd;
+};
+
+/* One URL: request, body to fd, sha256 and rate to stderr. 0 or 1. */
+static int fetch_one(struct nb_http_client *c, const char *url, const struct opts *op)
+{
+    bool bar = !op->quiet && isatty(2);
     int64_t t0 = nb_now();
-    int st = nb_http_get(c, url);
+    int st = op->upload ? nb_http_request(c, "PUT", url, NULL, NULL, -1, stdin_source, NULL)
+                        : nb_http_get(c, url);
     if (st < 0) {
         fprintf(stderr, "fetch: %s: %s\n", url, nb_strerror(st));
         return 1;
@@ -159,10 +128,10 @@ int main(int argc, char **argv)
     int64_t last = t0;
     long n;
     while ((n = nb_http_read(c, buf, sizeof buf)) > 0) {
-        if (hash)
+        if (op->hash)
             nb_sha256_update(&sha, buf, (size_t)n);
         got += (uint64_t)n;
-        if (!discard && write_all(fd, buf, (size_t)n) != 0) {
+        if (!op->discard && write_all(op->fd, buf, (size_t)n) != 0) {
             fprintf(stderr, "fetch: write: %s\n", strerror(errno));
             return 1;
         }
@@ -177,9 +146,6 @@ int main(int argc, char **argv)
     int64_t t1 = nb_now();
     if (bar)
         progress(got, total, t1 - t0, true);
-    if (f)
-        fclose(f);
-    nb_http_client_close(c);
     if (n < 0) {
         fprintf(stderr, "fetch: %s: body: %s after %" PRIu64 " bytes\n", url, nb_strerror((int)n), got);
         return 1;
@@ -191,9 +157,79 @@ int main(int argc, char **argv)
     double el = secs(t1 - t0);
     human((double)got, hs, sizeof hs);
     human(el > 0 ? (double)got / el : 0, rs, sizeof rs);
-    if (hash)
+    if (op->hash)
         fprintf(stderr, "sha256: %s\n", hex);
     fprintf(stderr, "fetch: HTTP %d, %" PRIu64 " bytes (%s) in %.3f s, %s/s\n", st, got, hs, el, rs);
-    free(c);
     return st >= 200 && st < 300 ? 0 : 1;
+}
+
+#define MAX_URLS 16
+
+int main(int argc, char **argv)
+{
+    const char *urls[MAX_URLS], *outpath = "-";
+    int nurls = 0;
+    struct opts op = {.hash = true, .fd = 1};
+    struct nb_http_client_opts o;
+    nb_http_client_defaults(&o);
+    o.user_agent = "neoboot-fetch";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-n") == 0) {
+            op.discard = true;
+        } else if (strcmp(a, "-q") == 0) {
+            op.quiet = true;
+        } else if (strcmp(a, "--no-hash") == 0) {
+            op.hash = false;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage();
+            return 0;
+        } else if (strcmp(a, "-T") == 0 && v && strcmp(v, "-") == 0) {
+            op.upload = true;
+            i++;
+        } else if (strcmp(a, "-o") == 0 && v) {
+            outpath = v;
+            i++;
+        } else if (strcmp(a, "--max-redirects") == 0 && v) {
+            o.max_redirects = atoi(v);
+            i++;
+        } else if (strcmp(a, "--timeout") == 0 && v && atof(v) > 0) {
+            o.io_timeout_ns = (int64_t)(atof(v) * 1e9);
+            i++;
+        } else if (a[0] != '-' && nurls < MAX_URLS) {
+            urls[nurls++] = a;
+        } else {
+            usage();
+            return 2;
+        }
+    }
+    if (!nurls || (op.upload && nurls != 1)) {
+        usage();
+        return 2;
+    }
+    FILE *f = NULL;
+    if (!op.discard && strcmp(outpath, "-") != 0) {
+        f = fopen(outpath, "wb");
+        if (!f) {
+            fprintf(stderr, "fetch: cannot open %s: %s (NeoBoot grants apps no file system: "
+                            "write to stdout and redirect it)\n", outpath, strerror(errno));
+            return 1;
+        }
+        op.fd = fileno(f);
+    }
+    struct nb_http_client *c = malloc(sizeof *c); /* 64 KiB: not on the stack */
+    if (!c) {
+        fprintf(stderr, "fetch: out of memory\n");
+        return 1;
+    }
+    /* several URLs share the client: one kept-alive connection per server */
+    nb_http_client_init(c, &o);
+    int rc = 0;
+    for (int k = 0; k < nurls && rc == 0; k++)
+        rc = fetch_one(c, urls[k], &op);
+    nb_http_client_close(c);
+    free(c);
+    if (f)
+        fclose(f);
+    return rc;
 }
