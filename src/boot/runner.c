@@ -154,6 +154,13 @@ int nb_run_wasm(const void *wasm, size_t len, const struct nb_run_opts *o,
         NB_WARN("%s: %s", name, res->msg);
         stats.started--;
         rc = refuse(res, NB_ENOENT);
+    } else if (trap < 0) {
+        /* the call itself could not be made (e.g. no memory for the
+         * engine's value stack): not a trap of the app's */
+        snprintf(res->msg, sizeof res->msg, "cannot call _start: %s", nb_strerror(trap));
+        NB_WARN("%s: %s", name, res->msg);
+        stats.started--;
+        rc = refuse(res, trap);
     } else if (trap) {
         res->trap = trap;
         res->status = NB_RUN_EXIT_TRAP;

@@ -475,7 +475,11 @@ def boots_with(image, mem, machine="pc"):
     q = Qemu(image, machine, mem=mem, net=user_net(machine))
     try:
         q.start()
-        ok = q.wait_for(r"eth0: up, MAC", 30, fatal=False) is not None
+        # with too little RAM for the image QEMU may not even start it
+        if q.wait_for(r"NeoBoot pc|\*\*\* PANIC", 10, fatal=False) is None:
+            return False
+        r = q.wait_for(r"eth0: up, MAC|\*\*\* PANIC|no Ethernet interface", 30, fatal=False)
+        ok = r is not None and "eth0: up" in r[1].group(0)
         if ok:
             q.send("stats\npc\n")
             ok = q.wait_for(r"leak check: .*: ok", 20, fatal=False) is not None
@@ -490,7 +494,14 @@ def serves_with(image, mem, machine="pc"):
     q = Qemu(image, machine, mem=mem, cpu="max", net=user_net(machine, fwd=(port, 80)))
     try:
         q.start()
-        if q.wait_for(r"minihttpd: listening on port 80", 30, fatal=False) is None:
+        if q.wait_for(r"NeoBoot pc|\*\*\* PANIC", 10, fatal=False) is None:
+            log("-m %s: no banner within 10 s" % mem)
+            return False
+        # fail fast: a too-small machine panics or cannot start the app
+        r = q.wait_for(r"minihttpd: listening on port 80|\*\*\* PANIC|could not start|"
+                       r"stopped after|refusing to run|no Ethernet interface", 30, fatal=False)
+        if r is None or "listening" not in r[1].group(0):
+            log("-m %s: %s" % (mem, r[1].group(0) if r else "no answer within 30 s"))
             return False
         body = http_get("http://127.0.0.1:%d/" % port, 20)
         return body is not None and b"Hello from NeoBoot" in body

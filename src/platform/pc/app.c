@@ -118,6 +118,12 @@ static bool find_app(void)
         if (nb_pc_boot.nmods > 1)
             NB_WARN("%u boot modules; using the first", nb_pc_boot.nmods);
     } else {
+        if (!nb_pc_is_ram((uintptr_t)__nb_bundle, NB_BUNDLE_HEADER_SIZE)) {
+            /* the loader could not place the segment: too little memory */
+            NB_WARN("the image's bundle segment at %p is beyond RAM: no app (if the image "
+                    "has one, give the machine more memory)", (const void *)__nb_bundle);
+            return false;
+        }
         size_t total = 0;
         int rc = nb_bundle_header(__nb_bundle, NB_BUNDLE_HEADER_SIZE, &total, &why);
         if (rc == 0 && total <= NB_BUNDLE_HEADER_SIZE)
