@@ -716,7 +716,7 @@ def cmd_fetch(args):
                 run(nsx + ["ip", "link", "set", tap, "up"])
                 dns = subprocess.Popen(
                     nsx + ["dnsmasq", "--no-daemon", "--conf-file=/dev/null",
-                           "--interface=" + tap, "--bind-interfaces", "--port=0",
+                           "--interface=" + tap, "--bind-interfaces", "--port=0", "--no-ping",
                            "--dhcp-range=10.0.2.15,10.0.2.15,255.255.255.0,1h",
                            "--dhcp-option=3," + HOST_IP, "--dhcp-leasefile=" +
                            os.path.join(tmp, "leases"), "--log-facility=-"],
