@@ -874,6 +874,8 @@ def cmd_qemu_cmd(args):
         try:
             body = http_get("http://127.0.0.1:%d/" % port, 60)
             if body is None or b"Hello from NeoBoot" not in body:
+                log("---- neoboot qemu's output (last 40 lines) ----")
+                log("\n".join("| " + l for l in lines[-40:]))
                 raise Fail("the guest did not answer through neoboot qemu's forward")
             accel = [l for l in lines if "neoboot qemu:" in l]
             log("\n".join(accel))
