@@ -6,6 +6,7 @@ set(NB_CORE_SOURCES
   src/abi/handles.c
   src/abi/neoboot_abi.c
   src/abi/netinfo.c
+  src/boot/chain.c
   src/boot/http.c
   src/boot/linux.c
   src/lib/err.c
@@ -27,6 +28,7 @@ set(NB_CORE_SOURCES
   src/net/inet/ping.c
   src/net/inet/config.c
   src/net/inet/port.c
+  src/shell/cmd_app.c
   src/shell/cmd_boot.c
   src/shell/console.c
   src/shell/lineedit.c

@@ -46,6 +46,8 @@ struct nb_run_io {
     /* fd 0 input, may block by running the loop: bytes, 0 at end, NB_E*.
      * NULL: empty stdin. */
     long (*read)(void *io, void *buf, size_t len);
+    /* is stdio fd a terminal (isatty)? NULL: yes, a console */
+    int (*is_terminal)(void *io, int fd);
     void *io;
 };
 

@@ -39,6 +39,10 @@ void nb_shell_clear_quit(void);
 /* Command names starting with prefix (sorted), at most max. */
 size_t nb_shell_complete(const char *prefix, const char **names, size_t max);
 
+/* The app `run bundled` and `chain bundled` use (the image's or boot
+ * module's); the platform sets it at boot. */
+void nb_shell_set_bundled(const void *buf, size_t len);
+
 /* --- the line editor (lineedit.c) --- */
 
 #define NB_LINEEDIT_HISTORY 32

@@ -120,6 +120,7 @@ int nb_run_wasm(const void *wasm, size_t len, const struct nb_run_opts *o,
         .envp = o->envp,
         .write = o->io.write ? o->io.write : console_write,
         .read = o->io.read,
+        .is_terminal = o->io.is_terminal,
         .io = o->io.io,
         .wait_until = loop_wait,
     };

@@ -135,6 +135,12 @@ static long io_read(void *io, void *buf, size_t len)
     return (long)n;
 }
 
+static int io_is_terminal(void *io, int fd)
+{
+    (void)io;
+    return isatty(fd);
+}
+
 /* --- the command --- */
 
 static void usage(void)
@@ -294,6 +300,7 @@ int nb_cmd_run(int argc, char **argv)
     ro.timeout_ns = timeout_s > 0 ? (uint64_t)(timeout_s * 1e9) : 0;
     ro.io.write = io_write;
     ro.io.read = io_read;
+    ro.io.is_terminal = io_is_terminal;
     struct nb_run_result res;
     int rc = nb_run_wasm(bytes, len, &ro, &res);
     free(bytes);
