@@ -30,6 +30,7 @@
 
 #include <neoboot/appcfg.h>
 #include <neoboot/bundle.h>
+#include <neoboot/chain.h>
 #include <neoboot/err.h>
 #include <neoboot/iface.h>
 #include <neoboot/inet.h>
@@ -331,30 +332,34 @@ static long stdin_read(void *io, void *buf, size_t len)
 
 /* ---- running ---- */
 
+/* How each app run (the bundled one, and any chained after it) ended. */
+static void report(void *arg, const char *label, int rc, const struct nb_run_result *res)
+{
+    (void)arg;
+    g.last_rc = rc;
+    g.last = *res;
+    g.have_result = true;
+    if (rc)
+        NB_ERROR("%s could not start: %s", label, res->msg);
+}
+
+/* Run the app, then whatever the shell's `chain` asked for meanwhile
+ * (src/boot/chain.c); nb_run_blob verifies and configures it again. */
 static void run_once(void)
 {
-    struct nb_run_opts o;
-    nb_run_opts_defaults(&o);
-    if (g.cfg)
-        nb_run_opts_from_appcfg(&o, g.cfg);
-    else
-        o.name = "app";
-    /* The value stack is the engine's, not the C stack (that lives in the
-     * app's memory): 2 MiB is plenty and keeps small machines bootable. */
-    o.limits.stack_slots = 256 * 1024;
-    o.io.read = stdin_read;
-    const uint8_t *app = g.is_bundle ? g.b.app : g.buf;
-    size_t len = g.is_bundle ? g.b.app_len : g.len;
+    struct nb_run_io io = {.read = stdin_read};
     g.runs++;
-    g.last_rc = nb_run_wasm(app, len, &o, &g.last);
-    g.have_result = true;
-    if (g.last_rc)
-        NB_ERROR("%s could not start: %s", o.name, g.last.msg);
+    nb_run_chained(g.buf, g.len, g.cfg ? g.cfg->name : "app", &io, report, NULL);
 }
 
 void nb_pc_app_boot(void)
 {
+    /* The value stack is the engine's, not the C stack (that lives in the
+     * app's memory): 2 MiB is plenty and keeps small machines bootable. */
+    nb_run_set_stack_slots(256 * 1024);
     bool have = find_app();
+    if (g.source && g.buf)
+        nb_shell_set_bundled(g.buf, g.len); /* the shell's `run bundled` */
     char spec[128];
     if (g.cfg && g.cfg->log[0] && !nb_pc_cmdline_get("neoboot.log", spec, sizeof spec))
         nb_log_configure(g.cfg->log);
