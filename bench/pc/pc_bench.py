@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """NeoBoot on pc vs iPXE: time to network up, and HTTP download throughput.
 
-    pc_bench.py --neoboot BIN --image neoboot.elf --fetch minifetch.wasm
+    pc_bench.py --neoboot BIN --image neoboot.elf --fetch fetch.wasm
                 [--runs 3] [--size-mib 256] [--machine pc] [--accel auto|tcg|kvm]
 
 Both run in the same QEMU configuration, one after the other, several
@@ -11,10 +11,10 @@ On the TAP side: dnsmasq (DHCP, with iPXE's no-pxedhcp option so iPXE does
 not wait for ProxyDHCP offers) and an HTTP server (nginx if installed,
 else python's http.server) with a file of --size-mib random MiB.
 
-- NeoBoot: neoboot.elf with minifetch as a boot module (an -initrd
-  bundle), `minifetch URL nohash`, powering off when done. Network up = the
+- NeoBoot: neoboot.elf with the SDK's fetch as a boot module (an -initrd
+  bundle), `fetch -n -q --no-hash URL`, powering off when done. Network up = the
   host sees the guest's "network up:" line; the download is timed on the
-  host from the runner's "running" line to minifetch's result line (the
+  host from the runner's "running" line to fetch's result line (the
   guest's own figure, on its TSC, is shown too).
 - iPXE: Debian's ipxe.lkrn. dnsmasq hands it a script URL as its boot
   file; the script does `echo FETCH`, `imgfetch` of the same file, `echo
@@ -133,7 +133,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--neoboot", required=True)
     ap.add_argument("--image", required=True)
-    ap.add_argument("--fetch", required=True, help="minifetch.wasm")
+    ap.add_argument("--fetch", required=True, help="the SDK's fetch.wasm")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--size-mib", type=int, default=256)
     ap.add_argument("--machine", default="pc")
@@ -222,9 +222,9 @@ def main():
             time.sleep(0.1)
 
         bundle = os.path.join(tmp, "fetch.bundle")
-        run([args.neoboot, "image", "bundle", "--app", args.fetch, "--arg", url, "--arg",
-             "nohash", "--allow-connect", "tcp:%s:%d" % (HOST_IP, PORT), "--on-exit",
-             "poweroff", "-o", bundle])
+        run([args.neoboot, "image", "bundle", "--app", args.fetch, "--args",
+             "-n -q --no-hash " + url, "--allow-connect", "tcp:%s:%d" % (HOST_IP, PORT),
+             "--on-exit", "poweroff", "-o", bundle])
 
         accel = args.accel
         if accel == "auto":
@@ -249,8 +249,9 @@ def main():
             vm = Vm(qemu(["-kernel", args.image, "-initrd", bundle]))
             try:
                 t_up, _ = vm.wait(r"network up: eth0 10\.0\.2\.\d+/24", 60)
-                t_run, _ = vm.wait(r"run: minifetch: running", 30)
-                t_done, m = vm.wait(r"minifetch: HTTP (\d+), (\d+) bytes in ([\d.]+) s", timeout)
+                t_run, _ = vm.wait(r"run: fetch: running", 30)
+                t_done, m = vm.wait(r"fetch: HTTP (\d+), (\d+) bytes \([^)]*\) in ([\d.]+) s",
+                                    timeout)
                 if m.group(1) != "200" or int(m.group(2)) != size:
                     raise RuntimeError("NeoBoot fetch: " + m.group(0))
                 dt = t_done - t_run
@@ -284,9 +285,9 @@ def main():
             vm = Vm(qemu(["-kernel", args.image, "-initrd", bundle], mem="%dM" % mem))
             try:
                 vm.wait(r"NeoBoot pc|\*\*\* PANIC", 10)
-                vm.wait(r"minifetch: HTTP 200|PANIC|could not start|stopped after|"
+                vm.wait(r"fetch: HTTP 200|PANIC|could not start|stopped after|"
                         r"no Ethernet", timeout)
-                return any("minifetch: HTTP 200" in l for _, l in vm.lines)
+                return any("fetch: HTTP 200" in l for _, l in vm.lines)
             except RuntimeError:
                 return False
             finally:
@@ -338,7 +339,7 @@ def main():
     ssize = os.path.getsize(stripped) if os.path.exists(stripped) else 0
     if os.path.exists(stripped):
         os.unlink(stripped)
-    print("NeoBoot image: %d bytes (%d stripped), bundle with minifetch +%d bytes; "
+    print("NeoBoot image: %d bytes (%d stripped), bundle with fetch.wasm +%d bytes; "
           "ipxe.lkrn %s bytes" % (img, ssize, os.path.getsize(args.fetch),
                                   os.path.getsize(IPXE) if have_ipxe else "n/a"))
     print("smallest -m for NeoBoot to boot, get a lease and fetch: %d MiB" % minmem)

@@ -9,8 +9,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-build/release}"
 shift || true
 [ "${1:-}" = "--" ] && shift
-for f in "$build/neoboot" "$build/pc/neoboot.elf" "$build/tests/pc/apps/minifetch.wasm"; do
+for f in "$build/neoboot" "$build/pc/neoboot.elf" "$build/apps/fetch.wasm"; do
   [ -e "$f" ] || { echo "bench/pc: $f missing (make release)"; exit 1; }
 done
 exec python3 "$here/pc_bench.py" --neoboot "$build/neoboot" --image "$build/pc/neoboot.elf" \
-  --fetch "$build/tests/pc/apps/minifetch.wasm" "$@"
+  --fetch "$build/apps/fetch.wasm" "$@"
