@@ -105,11 +105,6 @@ static void refuse(const char *fmt, const char *detail)
  * will not run. */
 static bool find_app(void)
 {
-    char buf[16];
-    if (nb_pc_cmdline_get("neoboot.app", buf, sizeof buf) && strcmp(buf, "none") == 0) {
-        NB_INFO("none (neoboot.app=none)");
-        return false;
-    }
     const char *why = NULL;
     if (nb_pc_boot.nmods) {
         const struct nb_pc_module *m = &nb_pc_boot.mods[0];
@@ -403,6 +398,12 @@ void nb_pc_app_boot(void)
     nb_sha256_hex(g.app_sha, hex);
     if (g.refused) {
         NB_ERROR("refusing to run the app from the %s: %s", g.source, g.refused);
+        return;
+    }
+    char skip[16];
+    if (nb_pc_cmdline_get("neoboot.app", skip, sizeof skip) && strcmp(skip, "none") == 0) {
+        NB_INFO("not running the app from the %s (neoboot.app=none); 'run bundled' "
+                "starts it", g.source);
         return;
     }
     NB_INFO("%s from the %s, %zu bytes, sha256 %s%s", g.cfg ? g.cfg->name : "app",

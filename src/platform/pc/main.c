@@ -237,9 +237,14 @@ static void console_input(void)
             if (nb_pc_app_console_byte(c))
                 continue; /* a running app's: Ctrl-C, or its stdin */
             if (c == '\r' || c == '\n') {
+                /* A command may run for long (`run APP` runs the app from
+                 * here) while this handler is entered again for what is
+                 * typed meanwhile: start the next line before running. */
+                char cmd[NB_SHELL_LINE_MAX];
                 line[len] = 0;
-                nb_shell_exec(line, print_line, NULL);
+                memcpy(cmd, line, len + 1);
                 len = 0;
+                nb_shell_exec(cmd, print_line, NULL);
                 if (nb_shell_quit_requested())
                     nb_pc_poweroff(); /* nothing to go back to */
             } else if (len + 1 < sizeof line) {
