@@ -895,6 +895,56 @@ def cmd_qemu_cmd(args):
 
 
 
+def cmd_console(args):
+    """The console with apps: stdin of a bundled app (echoed, line by line,
+    Ctrl-D ends it); the shell's `run bundled`, answering while the app
+    serves, `stop`, and Ctrl-C."""
+    check_qemu()
+    need_apps(args)
+    if not args.stdin_app or not os.path.exists(args.stdin_app):
+        raise Skip("stdin test program not built (tests/wasm/programs/stdin_echo.c)")
+    with tempfile.TemporaryDirectory(prefix="nbpc") as tmp:
+        img = image_build(args, os.path.join(tmp, "stdin.elf"), args.stdin_app,
+                          "--name", "stdin_echo", "--net", "none")
+        q = Qemu(img, "pc", mem="64M", cpu="max", net=user_net("pc"))
+        try:
+            q.start()
+            q.wait_for(r"run: stdin_echo: running", 30)
+            time.sleep(0.5)  # the app is blocked reading: typing goes to it
+            q.send("hello world\r")
+            q.wait_for(r"1: hello world +len=11 vowels=3", 20)
+            q.send("abc\r\x04")
+            q.wait_for(r"2: abc +len=3 vowels=1", 20)
+            q.wait_for(r"total 2 lines, 16 bytes", 20)
+            q.wait_for(r"stdin_echo: exited with status 2", 20)
+            log("PASS stdin: two lines typed on the console reached the app, Ctrl-D ended it "
+                "(exit status 2)")
+        finally:
+            q.stop()
+        img = httpd_image(args, tmp)
+        port = free_port()
+        q = Qemu(img, "pc", mem="64M", cpu="max", append="neoboot.app=none",
+                 net=user_net("pc", fwd=(port, 80)))
+        try:
+            q.start()
+            q.wait_for(r"neoboot.app=none", 30)
+            q.wait_for(r"shell is ready", 30)
+            for how in ("stop", "\x03"):
+                start = len(q.lines)
+                q.send("run bundled\r")
+                q.wait_for(r"httpd: serving on tcp port 80", 30, start)
+                if http_get("http://127.0.0.1:%d/" % port, 20) is None:
+                    raise Fail("httpd started by 'run bundled' does not answer")
+                q.send("app\r")
+                q.wait_for(r"state: running", 20, start)
+                q.send(how + ("\r" if how == "stop" else ""))
+                q.wait_for(r"run: httpd: stopped after .*interrupted", 20, start)
+                log("PASS 'run bundled' served, the shell answered meanwhile, %s stopped it" %
+                    ("'stop'" if how == "stop" else "Ctrl-C"))
+        finally:
+            q.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--image", required=True)
@@ -918,6 +968,8 @@ def main():
         p.add_argument("--app", action="store_true")
     for name in ("fault", "corrupt", "qemu-cmd"):
         sub.add_parser(name)
+    p = sub.add_parser("console")
+    p.add_argument("--stdin-app", help="a WASI program that echoes stdin (stdin_echo.wasm)")
     args = ap.parse_args()
     global NIC_OPTS
     NIC_OPTS = args.nic_opts
