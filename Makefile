@@ -29,10 +29,10 @@ release: setup $(RELEASE_DIR)/build.ninja
 # (neoboot image build); neoboot qemu boots it (KVM if it works, else TCG)
 # with the guest's port 80 forwarded to RUN_PORT on 127.0.0.1.
 RUN_PORT ?= 8080
-RUN_APP  ?= $(RELEASE_DIR)/tests/pc/apps/minihttpd.wasm
+RUN_APP  ?= $(RELEASE_DIR)/apps/httpd.wasm
 RUN_IMG  := $(RELEASE_DIR)/neoboot-httpd.elf
 run: release
-	$(RELEASE_DIR)/neoboot image build --app $(RUN_APP) --name httpd --arg 80 \
+	$(RELEASE_DIR)/neoboot image build --app $(RUN_APP) --name httpd --arg --port --arg 80 \
 	    --allow-listen tcp:80 -o $(RUN_IMG)
 	@echo
 	@echo "httpd is at http://127.0.0.1:$(RUN_PORT)/  (serial console below; Ctrl-A X quits)"

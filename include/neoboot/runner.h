@@ -72,6 +72,10 @@ struct nb_run_result {
 
 /* Console stdio, default capabilities (docs/abi.md), engine defaults. */
 void nb_run_opts_defaults(struct nb_run_opts *o);
+/* The engine value stack (8-byte slots) that nb_run_opts_defaults() and
+ * nb_run_blob() give apps; 0 (the start) means the engine's default of
+ * 1 Mi slots. A platform with little memory lowers it once at boot. */
+void nb_run_set_stack_slots(uint32_t slots);
 /* Take name, argv, envp, capabilities and limits from a configuration
  * (which must outlive the run: o points into it). */
 void nb_run_opts_from_appcfg(struct nb_run_opts *o, const struct nb_appcfg *cfg);

@@ -28,13 +28,20 @@
 NB_LOG_MODULE(run);
 
 static nb_wasm_store *volatile running;
+static uint32_t default_stack_slots; /* 0: the engine's default */
 static volatile bool interrupt_pending;
 static struct nb_run_stats stats;
+
+void nb_run_set_stack_slots(uint32_t slots)
+{
+    default_stack_slots = slots;
+}
 
 void nb_run_opts_defaults(struct nb_run_opts *o)
 {
     memset(o, 0, sizeof *o);
     nb_app_config_defaults(&o->abi);
+    o->limits.stack_slots = default_stack_slots;
     o->fuel = NB_WASM_FUEL_UNLIMITED;
 }
 
@@ -155,6 +162,13 @@ int nb_run_wasm(const void *wasm, size_t len, const struct nb_run_opts *o,
         NB_WARN("%s: %s", name, res->msg);
         stats.started--;
         rc = refuse(res, NB_ENOENT);
+    } else if (trap < 0) {
+        /* the call itself could not be made (e.g. no memory for the
+         * engine's value stack): not a trap of the app's */
+        snprintf(res->msg, sizeof res->msg, "cannot call _start: %s", nb_strerror(trap));
+        NB_WARN("%s: %s", name, res->msg);
+        stats.started--;
+        rc = refuse(res, trap);
     } else if (trap) {
         res->trap = trap;
         res->status = NB_RUN_EXIT_TRAP;

@@ -13,7 +13,7 @@
     pc_qemu.py --image neoboot.elf --neoboot BIN --apps DIR qemu-cmd
 
 The app tests build images with `neoboot image build` (BIN is the hosted
-neoboot) around the test apps in DIR (minihttpd.wasm, minifetch.wasm).
+neoboot) around the SDK's apps in DIR (httpd.wasm, fetch.wasm).
 
 QEMU runs with TCG (this machine's /dev/kvm cannot run guests). Set
 NB_QEMU_ACCEL=kvm to try KVM first; a KVM start that fails falls back to TCG.
@@ -475,7 +475,11 @@ def boots_with(image, mem, machine="pc"):
     q = Qemu(image, machine, mem=mem, net=user_net(machine))
     try:
         q.start()
-        ok = q.wait_for(r"eth0: up, MAC", 30, fatal=False) is not None
+        # with too little RAM for the image QEMU may not even start it
+        if q.wait_for(r"NeoBoot pc|\*\*\* PANIC", 10, fatal=False) is None:
+            return False
+        r = q.wait_for(r"eth0: up, MAC|\*\*\* PANIC|no Ethernet interface", 30, fatal=False)
+        ok = r is not None and "eth0: up" in r[1].group(0)
         if ok:
             q.send("stats\npc\n")
             ok = q.wait_for(r"leak check: .*: ok", 20, fatal=False) is not None
@@ -485,12 +489,19 @@ def boots_with(image, mem, machine="pc"):
 
 
 def serves_with(image, mem, machine="pc"):
-    """Boots with the bundled minihttpd, and it answers through a forward."""
+    """Boots with the bundled httpd, and it answers through a forward."""
     port = free_port()
     q = Qemu(image, machine, mem=mem, cpu="max", net=user_net(machine, fwd=(port, 80)))
     try:
         q.start()
-        if q.wait_for(r"minihttpd: listening on port 80", 30, fatal=False) is None:
+        if q.wait_for(r"NeoBoot pc|\*\*\* PANIC", 10, fatal=False) is None:
+            log("-m %s: no banner within 10 s" % mem)
+            return False
+        # fail fast: a too-small machine panics or cannot start the app
+        r = q.wait_for(r"httpd: serving on tcp port 80|\*\*\* PANIC|could not start|"
+                       r"stopped after|refusing to run|no Ethernet interface", 30, fatal=False)
+        if r is None or "serving" not in r[1].group(0):
+            log("-m %s: %s" % (mem, r[1].group(0) if r else "no answer within 30 s"))
             return False
         body = http_get("http://127.0.0.1:%d/" % port, 20)
         return body is not None and b"Hello from NeoBoot" in body
@@ -513,7 +524,7 @@ def cmd_minmem(args):
                     hi = mid
                 else:
                     lo = mid
-            log("PASS smallest -m that boots and serves (pc, minihttpd): %d MiB" % hi)
+            log("PASS smallest -m that boots and serves (pc, httpd): %d MiB" % hi)
         return
     if not boots_with(args.image, "64M"):
         raise Fail("does not boot with -m 64M")
@@ -559,9 +570,9 @@ def http_get(url, timeout):
 def need_apps(args):
     if not args.neoboot or not os.path.exists(args.neoboot):
         raise Skip("the hosted neoboot was not given (--neoboot)")
-    for a in ("minihttpd.wasm", "minifetch.wasm"):
+    for a in ("httpd.wasm", "fetch.wasm"):
         if not os.path.exists(os.path.join(args.apps or "", a)):
-            raise Skip("test app %s not built (clang --target=wasm32-wasi)" % a)
+            raise Skip("SDK app %s not built (NB_SDK off?)" % a)
 
 
 def image_build(args, out, app, *opts, bundle=False):
@@ -578,8 +589,8 @@ def image_build(args, out, app, *opts, bundle=False):
 
 def httpd_image(args, tmp, *extra):
     need_apps(args)
-    return image_build(args, os.path.join(tmp, "httpd.elf"), "minihttpd.wasm",
-                       "--arg", "80", "--allow-listen", "tcp:80", *extra)
+    return image_build(args, os.path.join(tmp, "httpd.elf"), "httpd.wasm",
+                       "--arg", "--port", "--arg", "80", "--allow-listen", "tcp:80", *extra)
 
 
 def cmd_app(args):
@@ -596,8 +607,8 @@ def cmd_app(args):
             # (restricted slirp offers no router or DNS, only the lease)
             _, m, t_net = q.wait_for(r"network up: eth0 (10\.0\.2\.15)/24 .*"
                                      r"\(DHCP from 10\.0\.2\.2\)", 30)
-            _, _, t_app = q.wait_for(r"minihttpd: running", 30)
-            _, _, t_listen = q.wait_for(r"minihttpd: listening on port 80", 30)
+            _, _, t_app = q.wait_for(r"run: httpd: running", 30)
+            _, _, t_listen = q.wait_for(r"httpd: serving on tcp port 80", 30)
             log("%s: network up (DHCP lease from slirp) %.2f s, app running %.2f s, "
                 "listening %.2f s after QEMU started (%s, -m 64M)" %
                 (args.machine, t_net, t_app, t_listen, q.accel))
@@ -668,7 +679,7 @@ def stop(p):
 
 
 def cmd_fetch(args):
-    """minifetch inside the VM downloads 64 MiB from python's http.server on
+    """fetch inside the VM downloads 64 MiB from python's http.server on
     the host and checks its sha256; over slirp, or over a TAP device in a
     namespace this test creates (with dnsmasq for DHCP)."""
     check_qemu()
@@ -705,7 +716,7 @@ def cmd_fetch(args):
                 run(nsx + ["ip", "link", "set", tap, "up"])
                 dns = subprocess.Popen(
                     nsx + ["dnsmasq", "--no-daemon", "--conf-file=/dev/null",
-                           "--interface=" + tap, "--bind-interfaces", "--port=0",
+                           "--interface=" + tap, "--bind-interfaces", "--port=0", "--no-ping",
                            "--dhcp-range=10.0.2.15,10.0.2.15,255.255.255.0,1h",
                            "--dhcp-option=3," + HOST_IP, "--dhcp-leasefile=" +
                            os.path.join(tmp, "leases"), "--log-facility=-"],
@@ -722,27 +733,29 @@ def cmd_fetch(args):
                 how = "slirp (guest 10.0.2.2 is the host's loopback)"
             srv = start_server(nsx, host, port, data)
             url = "http://%s:%d/blob.bin" % (HOST_IP, port)
-            # the app and its configuration as a boot module (QEMU -initrd)
-            bundle = image_build(args, os.path.join(tmp, "fetch.bundle"), "minifetch.wasm",
-                                 "--arg", url, "--arg", digest, "--allow-connect",
+            # the app and its configuration as a boot module (QEMU -initrd):
+            # the SDK's fetch, body discarded (-n), sha256 and rate printed
+            bundle = image_build(args, os.path.join(tmp, "fetch.bundle"), "fetch.wasm",
+                                 "--args", "-n -q " + url, "--allow-connect",
                                  "tcp:%s:%d" % (HOST_IP, port), "--on-exit", "poweroff",
                                  bundle=True)
             q = Qemu(args.image, args.machine, mem="64M", cpu="max", net=net, prefix=nsx,
                      initrd=bundle)
             q.start()
             _, _, t_net = q.wait_for(r"network up: eth0 10\.0\.2\.15/24", 30)
-            q.wait_for(r"minifetch from the boot module", 10)
-            _, m, t = q.wait_for(r"minifetch: HTTP (\d+), (\d+) bytes in ([\d.]+) s "
-                                 r"\(([\d.]+) MiB/s\), sha256 ([0-9a-f]{64})",
-                                 args.timeout)
-            i, st, _ = q.wait_for(r"minifetch: exited with status (\d+)", 30)
-            if m.group(1) != "200" or int(m.group(2)) != size or m.group(5) != digest \
+            q.wait_for(r"fetch from the boot module", 10)
+            _, h, _ = q.wait_for(r"sha256: ([0-9a-f]{64})", args.timeout)
+            _, m, t = q.wait_for(r"fetch: HTTP (\d+), (\d+) bytes \([^)]*\) in ([\d.]+) s, "
+                                 r"(.*)/s", 30)
+            i, st, _ = q.wait_for(r"run: fetch: exited with status (\d+)", 30)
+            if m.group(1) != "200" or int(m.group(2)) != size or h.group(1) != digest \
                     or st.group(1) != "0":
                 q.dump()
-                raise Fail("fetch: %s (want %d bytes, sha256 %s)" % (m.group(0), size, digest))
+                raise Fail("fetch: %s, sha256 %s (want %d bytes, sha256 %s)" %
+                           (m.group(0), h.group(1), size, digest))
             log("network up %.2f s after QEMU started; %s" % (t_net, how))
-            log("PASS fetch (%s): %d MiB in %s s of guest time (%s MiB/s, sha256 in the "
-                "app), sha256 matches" % (args.machine, args.size, m.group(3), m.group(4)))
+            log("PASS fetch (%s): %d MiB in %s s of guest time (%s/s, sha256 in the app), "
+                "sha256 matches" % (args.machine, args.size, m.group(3), m.group(4)))
             q.wait_for(r"powering off", 10, i)
         finally:
             if q:
@@ -787,7 +800,7 @@ def cmd_corrupt(args):
                 _, m, t = q.wait_for(r"refusing to run the app from the image: (.*)", 30)
                 if not re.search(why, m.group(1)):
                     raise Fail("refused for %r, expected %r" % (m.group(1), why))
-                if any("minihttpd: running" in l for _, l in q.lines):
+                if any("httpd: running" in l for _, l in q.lines):
                     raise Fail("the app ran anyway")
                 start = len(q.lines)
                 q.send("app\n")
@@ -809,7 +822,7 @@ def idle_app(args):
         try:
             q.start()
             q.wait_for(r"network up: eth0", 30)
-            q.wait_for(r"minihttpd: listening on port 80", 30)
+            q.wait_for(r"httpd: serving on tcp port 80", 30)
             if http_get("http://127.0.0.1:%d/" % port, 20) is None:
                 raise Fail("httpd does not answer")
             time.sleep(2)  # let the connection's close finish (TIME-WAIT timers)
@@ -863,6 +876,8 @@ def cmd_qemu_cmd(args):
         try:
             body = http_get("http://127.0.0.1:%d/" % port, 60)
             if body is None or b"Hello from NeoBoot" not in body:
+                log("---- neoboot qemu's output (last 40 lines) ----")
+                log("\n".join("| " + l for l in lines[-40:]))
                 raise Fail("the guest did not answer through neoboot qemu's forward")
             accel = [l for l in lines if "neoboot qemu:" in l]
             log("\n".join(accel))
@@ -880,6 +895,56 @@ def cmd_qemu_cmd(args):
 
 
 
+def cmd_console(args):
+    """The console with apps: stdin of a bundled app (echoed, line by line,
+    Ctrl-D ends it); the shell's `run bundled`, answering while the app
+    serves, `stop`, and Ctrl-C."""
+    check_qemu()
+    need_apps(args)
+    if not args.stdin_app or not os.path.exists(args.stdin_app):
+        raise Skip("stdin test program not built (tests/wasm/programs/stdin_echo.c)")
+    with tempfile.TemporaryDirectory(prefix="nbpc") as tmp:
+        img = image_build(args, os.path.join(tmp, "stdin.elf"), args.stdin_app,
+                          "--name", "stdin_echo", "--net", "none")
+        q = Qemu(img, "pc", mem="64M", cpu="max", net=user_net("pc"))
+        try:
+            q.start()
+            q.wait_for(r"run: stdin_echo: running", 30)
+            time.sleep(0.5)  # the app is blocked reading: typing goes to it
+            q.send("hello world\r")
+            q.wait_for(r"1: hello world +len=11 vowels=3", 20)
+            q.send("abc\r\x04")
+            q.wait_for(r"2: abc +len=3 vowels=1", 20)
+            q.wait_for(r"total 2 lines, 16 bytes", 20)
+            q.wait_for(r"stdin_echo: exited with status 2", 20)
+            log("PASS stdin: two lines typed on the console reached the app, Ctrl-D ended it "
+                "(exit status 2)")
+        finally:
+            q.stop()
+        img = httpd_image(args, tmp)
+        port = free_port()
+        q = Qemu(img, "pc", mem="64M", cpu="max", append="neoboot.app=none",
+                 net=user_net("pc", fwd=(port, 80)))
+        try:
+            q.start()
+            q.wait_for(r"neoboot.app=none", 30)
+            q.wait_for(r"shell is ready", 30)
+            for how in ("stop", "\x03"):
+                start = len(q.lines)
+                q.send("run bundled\r")
+                q.wait_for(r"httpd: serving on tcp port 80", 30, start)
+                if http_get("http://127.0.0.1:%d/" % port, 20) is None:
+                    raise Fail("httpd started by 'run bundled' does not answer")
+                q.send("app\r")
+                q.wait_for(r"state: running", 20, start)
+                q.send(how + ("\r" if how == "stop" else ""))
+                q.wait_for(r"run: httpd: stopped after .*interrupted", 20, start)
+                log("PASS 'run bundled' served, the shell answered meanwhile, %s stopped it" %
+                    ("'stop'" if how == "stop" else "Ctrl-C"))
+        finally:
+            q.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--image", required=True)
@@ -888,7 +953,7 @@ def main():
     ap.add_argument("--qemu-arg", action="append", default=[],
                     help="extra QEMU argument (repeatable)")
     ap.add_argument("--neoboot", help="the hosted neoboot (image build)")
-    ap.add_argument("--apps", help="folder with minihttpd.wasm and minifetch.wasm")
+    ap.add_argument("--apps", help="folder with the SDK apps (httpd.wasm, fetch.wasm)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     for name in ("boot", "ping", "app"):
         p = sub.add_parser(name)
@@ -903,6 +968,8 @@ def main():
         p.add_argument("--app", action="store_true")
     for name in ("fault", "corrupt", "qemu-cmd"):
         sub.add_parser(name)
+    p = sub.add_parser("console")
+    p.add_argument("--stdin-app", help="a WASI program that echoes stdin (stdin_echo.wasm)")
     args = ap.parse_args()
     global NIC_OPTS
     NIC_OPTS = args.nic_opts

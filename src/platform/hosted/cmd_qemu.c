@@ -239,13 +239,36 @@ static void watch_line(const struct qemu_opts *o, const char *buf, size_t n, boo
     }
 }
 
+static bool kvm_failed(const char *text)
+{
+    return strstr(text, "KVM internal error") || strstr(text, "failed to initialize kvm") ||
+           strstr(text, "Could not access KVM");
+}
+
+struct held {
+    char buf[65536];
+    size_t n;
+};
+
+static void hold(struct held *h, const char *p, size_t n)
+{
+    size_t room = sizeof h->buf - 1 - h->n;
+    size_t k = n < room ? n : room;
+    memcpy(h->buf + h->n, p, k);
+    h->n += k;
+    h->buf[h->n] = 0;
+}
+
 /*
  * Start QEMU and relay its output (so a KVM failure can be seen, and the
- * forwards announced once the guest's network is up). With probe (KVM),
- * returns -1 if KVM failed before the guest printed anything (that QEMU
- * is stopped); otherwise QEMU's exit status.
+ * forwards announced once the guest's network is up). With kvm set, the
+ * start is probed: output is held back until the guest's banner line
+ * ("NeoBoot"), PROBE_MS of a live but silent guest, or a full buffer; a
+ * KVM error on stderr -- then or later -- or QEMU exiting with an error
+ * before that returns -1 after stopping QEMU, so the caller can start
+ * TCG. Otherwise returns QEMU's exit status.
  */
-static int run_qemu(const struct qemu_opts *o, const char *const *argv, bool probe)
+static int run_qemu(const struct qemu_opts *o, const char *const *argv, bool kvm)
 {
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
@@ -266,13 +289,13 @@ static int run_qemu(const struct qemu_opts *o, const char *const *argv, bool pro
     }
     close(out[1]);
     close(err[1]);
-    /* Held back until the guest proves it runs, so a failed start leaves
-     * nothing confusing on the terminal. */
-    char held[16384];
-    size_t nheld = 0;
-    bool probing = probe, out_open = true, err_open = true, told = o->nfwd == 0;
+    static struct held hout, herr;
+    hout.n = herr.n = 0;
+    char tail[256] = ""; /* stderr's last bytes, to match across reads */
+    bool probing = kvm, out_open = true, err_open = true, told = o->nfwd == 0;
     uint64_t deadline = now_ms() + PROBE_MS;
-    while (out_open || err_open) {
+    const char *failed = NULL;
+    while ((out_open || err_open) && !failed) {
         struct pollfd p[2] = {{out_open ? out[0] : -1, POLLIN, 0},
                               {err_open ? err[0] : -1, POLLIN, 0}};
         int timeout = -1;
@@ -283,14 +306,10 @@ static int run_qemu(const struct qemu_opts *o, const char *const *argv, bool pro
         int r = poll(p, 2, timeout);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r == 0 && probing) {
-            /* silent but alive: a guest that does not print; trust it */
-            probing = false;
-            write_all(STDERR_FILENO, held, nheld);
-            nheld = 0;
-            continue;
-        }
-        for (int i = 0; i < 2; i++) {
+        bool release = false;
+        if (r == 0 && probing)
+            release = true; /* silent but alive: a guest that does not print */
+        for (int i = 0; i < 2 && !failed; i++) {
             if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
             char buf[4096];
@@ -304,36 +323,52 @@ static int run_qemu(const struct qemu_opts *o, const char *const *argv, bool pro
                     err_open = false;
                 continue;
             }
-            if (i == 1 && probing) {
-                size_t room = sizeof held - 1 - nheld;
-                size_t k = (size_t)n < room ? (size_t)n : room;
-                memcpy(held + nheld, buf, k);
-                nheld += k;
-                held[nheld] = 0;
-                if (strstr(held, "KVM internal error") || strstr(held, "failed to initialize kvm") ||
-                    strstr(held, "Could not access KVM")) {
-                    kill(pid, SIGTERM);
-                    waitpid(pid, NULL, 0);
-                    close(out[0]);
-                    close(err[0]);
-                    const char *why = strstr(held, "KVM internal error") ? "KVM internal error"
-                                                                         : "KVM failed";
-                    fprintf(stderr, "neoboot qemu: KVM could not run the guest (%s); "
-                                    "falling back to TCG\n", why);
-                    return -1;
-                }
-                continue;
+            if (i == 1 && kvm) {
+                char win[sizeof tail + sizeof buf + 1];
+                size_t tl = strlen(tail);
+                memcpy(win, tail, tl);
+                memcpy(win + tl, buf, (size_t)n);
+                win[tl + (size_t)n] = 0;
+                for (size_t k = 0; k < tl + (size_t)n; k++)
+                    if (!win[k])
+                        win[k] = ' ';
+                if (kvm_failed(win))
+                    failed = strstr(win, "KVM internal error") ? "KVM internal error"
+                                                                : "KVM failed";
+                size_t keep = tl + (size_t)n < sizeof tail - 1 ? tl + (size_t)n
+                                                                : sizeof tail - 1;
+                memcpy(tail, win + tl + (size_t)n - keep, keep);
+                tail[keep] = 0;
             }
-            if (i == 0 && probing) {
-                /* the guest prints: KVM works */
-                probing = false;
-                write_all(STDERR_FILENO, held, nheld);
-                nheld = 0;
+            if (probing) {
+                hold(i == 0 ? &hout : &herr, buf, (size_t)n);
+                if (i == 0 && (strstr(hout.buf, "NeoBoot") && memchr(buf, '\n', (size_t)n)))
+                    release = true; /* the banner: the guest runs */
+                if (hout.n == sizeof hout.buf - 1)
+                    release = true; /* a chatty guest that is not NeoBoot */
+                continue;
             }
             write_all(i == 0 ? STDOUT_FILENO : STDERR_FILENO, buf, (size_t)n);
             if (i == 0 && !told)
                 watch_line(o, buf, (size_t)n, &told);
         }
+        if (release && probing && !failed) {
+            probing = false;
+            write_all(STDERR_FILENO, herr.buf, herr.n);
+            write_all(STDOUT_FILENO, hout.buf, hout.n);
+            if (!told)
+                watch_line(o, hout.buf, hout.n, &told);
+            hout.n = herr.n = 0;
+        }
+    }
+    if (failed) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        close(out[0]);
+        close(err[0]);
+        fprintf(stderr, "\r\nneoboot qemu: KVM could not run the guest (%s)%s; falling back "
+                        "to TCG\r\n", failed, probing ? "" : " after it started");
+        return -1;
     }
     close(out[0]);
     close(err[0]);
@@ -345,7 +380,8 @@ static int run_qemu(const struct qemu_opts *o, const char *const *argv, bool pro
                         "falling back to TCG\n", code);
         return -1;
     }
-    write_all(STDERR_FILENO, held, nheld);
+    write_all(STDERR_FILENO, herr.buf, herr.n);
+    write_all(STDOUT_FILENO, hout.buf, hout.n);
     return code;
 }
 

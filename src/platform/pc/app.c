@@ -105,11 +105,6 @@ static void refuse(const char *fmt, const char *detail)
  * will not run. */
 static bool find_app(void)
 {
-    char buf[16];
-    if (nb_pc_cmdline_get("neoboot.app", buf, sizeof buf) && strcmp(buf, "none") == 0) {
-        NB_INFO("none (neoboot.app=none)");
-        return false;
-    }
     const char *why = NULL;
     if (nb_pc_boot.nmods) {
         const struct nb_pc_module *m = &nb_pc_boot.mods[0];
@@ -119,6 +114,12 @@ static bool find_app(void)
         if (nb_pc_boot.nmods > 1)
             NB_WARN("%u boot modules; using the first", nb_pc_boot.nmods);
     } else {
+        if (!nb_pc_is_ram((uintptr_t)__nb_bundle, NB_BUNDLE_HEADER_SIZE)) {
+            /* the loader could not place the segment: too little memory */
+            NB_WARN("the image's bundle segment at %p is beyond RAM: no app (if the image "
+                    "has one, give the machine more memory)", (const void *)__nb_bundle);
+            return false;
+        }
         size_t total = 0;
         int rc = nb_bundle_header(__nb_bundle, NB_BUNDLE_HEADER_SIZE, &total, &why);
         if (rc == 0 && total <= NB_BUNDLE_HEADER_SIZE)
@@ -363,10 +364,15 @@ static bool shell_requested(void)
 
 /* ---- running ---- */
 
-static void report_chained(void *arg, const char *label, int rc, const struct nb_run_result *res)
+/* How each app run (the bundled one, and any chained after it) ended:
+ * kept for `app` and logged for the person at the console. */
+static void report(void *arg, const char *label, int rc, const struct nb_run_result *res)
 {
     (void)arg;
-    if (rc < 0)
+    g.last_rc = rc;
+    g.last = *res;
+    g.have_result = true;
+    if (rc)
         NB_ERROR("%s could not start: %s", label, res->msg);
     else if (res->trap)
         NB_INFO("%s stopped: %s", label, res->msg);
@@ -374,34 +380,23 @@ static void report_chained(void *arg, const char *label, int rc, const struct nb
         NB_INFO("%s exited with status %d", label, res->status);
 }
 
+/* Run the app, then whatever the shell's `chain` asked for meanwhile
+ * (src/boot/chain.c); nb_run_blob verifies and configures it again. */
 static void run_once(void)
 {
-    struct nb_run_opts o;
-    nb_run_opts_defaults(&o);
-    if (g.cfg)
-        nb_run_opts_from_appcfg(&o, g.cfg);
-    else
-        o.name = "app";
-    /* The value stack is the engine's, not the C stack (that lives in the
-     * app's memory): 2 MiB is plenty and keeps small machines bootable. */
-    o.limits.stack_slots = 256 * 1024;
-    o.io.read = stdin_read;
-    const uint8_t *app = g.is_bundle ? g.b.app : g.buf;
-    size_t len = g.is_bundle ? g.b.app_len : g.len;
-    g.runs++;
-    g.last_rc = nb_run_wasm(app, len, &o, &g.last);
-    g.have_result = true;
-    if (g.last_rc)
-        NB_ERROR("%s could not start: %s", o.name, g.last.msg);
-    /* `chain APP` typed while it ran: the replacement runs now, and
-     * whatever it is replaced by, each freed before the next */
     struct nb_run_io io = {.read = stdin_read};
-    nb_chain_run_pending(&io, report_chained, NULL);
+    g.runs++;
+    nb_run_chained(g.buf, g.len, g.cfg ? g.cfg->name : "app", &io, report, NULL);
 }
 
 void nb_pc_app_boot(void)
 {
+    /* The value stack is the engine's, not the C stack (that lives in the
+     * app's memory): 2 MiB is plenty and keeps small machines bootable. */
+    nb_run_set_stack_slots(256 * 1024);
     bool have = find_app();
+    if (g.source && g.buf)
+        nb_shell_set_bundled(g.buf, g.len); /* `run bundled`, `chain bundled` */
     char spec[128];
     if (g.cfg && g.cfg->log[0] && !nb_pc_cmdline_get("neoboot.log", spec, sizeof spec))
         nb_log_configure(g.cfg->log);
@@ -441,7 +436,6 @@ void nb_pc_app_boot(void)
         NB_INFO("no app bundled (neoboot image build adds one; docs/image.md)");
         return;
     }
-    nb_shell_set_bundled(g.buf, g.len); /* `run bundled`, `chain bundled` */
     if (shell_requested()) {
         NB_INFO("a key was pressed: the shell instead of the app ('run bundled' starts it)");
         app_started = true;
@@ -452,6 +446,12 @@ void nb_pc_app_boot(void)
     nb_sha256_hex(g.app_sha, hex);
     if (g.refused) {
         NB_ERROR("refusing to run the app from the %s: %s", g.source, g.refused);
+        return;
+    }
+    char skip[16];
+    if (nb_pc_cmdline_get("neoboot.app", skip, sizeof skip) && strcmp(skip, "none") == 0) {
+        NB_INFO("not running the app from the %s (neoboot.app=none); 'run bundled' "
+                "starts it", g.source);
         return;
     }
     NB_INFO("%s from the %s, %zu bytes, sha256 %s%s", g.cfg ? g.cfg->name : "app",

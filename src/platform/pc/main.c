@@ -4,9 +4,11 @@
  * Order matters: the serial console first (so everything after can talk),
  * the IDT (so a fault anywhere after is reported with a stack trace), the
  * PVH start info copied out (command line, memory map, RSDP) before the
- * memory it lives in is reused, then page tables and heap, interrupt
- * controllers, the clock, and devices. Then it brings every interface up
- * and runs the event loop forever.
+ * memory it lives in is reused (boot modules and the bundled app are
+ * reserved before the heap takes the rest), then page tables and heap,
+ * interrupt controllers, the clock, and devices. Then app.c brings the
+ * network up on the inet stack and runs the bundled app, and the console
+ * shell takes over (nb_pc_shell_run) when it ends.
  *
  * Kernel command line (space-separated key=value):
  *   neoboot.log=SPEC      log levels, e.g. "info" or "debug,virtio_net=trace"
@@ -16,11 +18,14 @@
  *                         idle:  bring nothing up; just wait (CPU-usage test)
  *   neoboot.ip=A.B.C.D    the address the echo responder answers for
  *                         (default 10.0.2.15)
+ *   neoboot.net=SPEC      dhcp, none or static:IP/PREFIX[,gw=GW][,dns=DNS]
+ *                         (over the bundled app's net=; docs/image.md)
+ *   neoboot.app=none      do not run the bundled app or boot module
  *   neoboot.panic=MODE    after a fatal error: halt (default), reboot, poweroff
  *   virtio_mmio.device=   virtio-mmio devices (QEMU microvm adds these)
  * The serial console runs the shell (src/shell): `help`, `stats`, `log`,
  * plus the platform's `pc` (driver/heap/irq counters and a packet leak
- * check), `poweroff` and `reboot`.
+ * check), `app` (app.c), `poweroff` and `reboot`.
  */
 #include "pc.h"
 #include "pci.h"

@@ -215,6 +215,13 @@ static void add_ram_to_heap(uint64_t lo, uint64_t hi)
 
 void nb_pc_mm_init(void)
 {
+    /* The loader put the image there, but RAM may end before .bss does
+     * (with -m too small, stores to it would vanish): say so and stop. */
+    uint64_t img = (uintptr_t)__image_end - (uintptr_t)__image_start;
+    if (!nb_pc_is_ram((uintptr_t)__image_start, img))
+        nb_pc_panic("the image needs %llu KiB of RAM at 1 MiB, more than this machine has "
+                    "(give it more memory, e.g. qemu -m 16M)",
+                    (unsigned long long)(img >> 10));
     if (nb_pc_cpu.nx) {
         wrmsr(0xc0000080, rdmsr(0xc0000080) | (1ull << 11)); /* EFER.NXE */
         nx_bit = PTE_NX;
