@@ -1,6 +1,6 @@
 # Thin wrapper over CMake: the README's two commands are `make run` and
 # `make test`. Both install what is missing first (scripts/setup.sh).
-.PHONY: all setup build release run demo test conformance bench bench-wasm bench-pc clean image
+.PHONY: all setup build release run demo test conformance bench bench-wasm bench-pc bench-netboot clean image
 
 DEBUG_DIR   ?= build/debug
 RELEASE_DIR ?= build/release
@@ -67,6 +67,10 @@ bench-wasm: release
 # NeoBoot on pc vs iPXE: boot to network up, download throughput (TAP).
 bench-pc: release
 	bash bench/pc/run.sh $(RELEASE_DIR)
+
+# Linux netboot, QEMU start to init: netboot.wasm vs iPXE (TAP).
+bench-netboot: release
+	bash bench/netboot/run.sh $(RELEASE_DIR)
 
 clean:
 	rm -rf build

@@ -77,6 +77,10 @@ int nb_lineedit_key(struct nb_lineedit *le, char c, const char **line);
 
 /* Start a shell on a console whose output goes to write(arg, ...). */
 void nb_console_shell_start(nb_lineedit_write_fn write, void *arg);
+/* The same without printing the prompt yet: input is taken (and typed
+ * lines echoed) at once, the prompt comes with nb_console_shell_reprompt()
+ * when the console is the shell's (pc: after boot-time logs and the app). */
+void nb_console_shell_init(nb_lineedit_write_fn write, void *arg);
 /* Console input; runs commands as lines complete. */
 void nb_console_shell_input(const char *bytes, size_t n);
 bool nb_console_shell_running(void);

@@ -21,11 +21,16 @@ static void print_line(void *arg, const char *line)
     editor.write(editor.arg, "\r\n", 2);
 }
 
-void nb_console_shell_start(nb_lineedit_write_fn write, void *arg)
+void nb_console_shell_init(nb_lineedit_write_fn write, void *arg)
 {
     nb_lineedit_init(&editor, "neoboot> ", write, arg);
     nb_shell_clear_quit();
     running = true;
+}
+
+void nb_console_shell_start(nb_lineedit_write_fn write, void *arg)
+{
+    nb_console_shell_init(write, arg);
     nb_lineedit_prompt(&editor);
 }
 

@@ -240,6 +240,10 @@ def cmd_boot(args):
         q.hmp("set_link n0 on")
         q.wait_for(r"eth0: link up", 10, q.wait_for(r"eth0: link down", 1)[0])
         log("link: down and up again via config-change interrupts")
+        # the image as built carries the empty bundle: no app, and no error
+        q.wait_for(r"no app bundled", 30)
+        if any(re.search(r"bundle header is bad", line) for _, line in q.lines):
+            raise Fail("the empty bundle of the base image read as a bad one")
         # the console answers (serial receive interrupt -> event loop -> shell)
         q.send("stats\npc\n")
         q.wait_for(r"leak check: .*: ok", 20)

@@ -83,14 +83,18 @@ void nb_pc_app_reserve(void)
 {
     for (unsigned i = 0; i < nb_pc_boot.nmods; i++)
         nb_pc_reserve(nb_pc_boot.mods[i].addr, nb_pc_boot.mods[i].size);
-    size_t total = 0;
-    if (nb_bundle_header(__nb_bundle, NB_BUNDLE_HEADER_SIZE, &total, NULL) == 0 &&
-        total > NB_BUNDLE_HEADER_SIZE) {
-        /* The loader put the segment there; its header says how far it
-         * reaches. Claims beyond RAM are refused later, not reserved. */
-        if (nb_pc_is_ram((uintptr_t)__nb_bundle, total))
-            nb_pc_reserve((uintptr_t)__nb_bundle, total);
-    }
+    /* The header itself always: an empty or bad one must still read as
+     * such later, not as whatever the heap wrote over it. */
+    size_t total = NB_BUNDLE_HEADER_SIZE;
+    if (nb_bundle_header(__nb_bundle, NB_BUNDLE_HEADER_SIZE, &total, NULL) != 0 ||
+        total < NB_BUNDLE_HEADER_SIZE)
+        total = NB_BUNDLE_HEADER_SIZE;
+    /* The loader put the segment there; its header says how far it
+     * reaches. Claims beyond RAM are refused later, not reserved. */
+    if (nb_pc_is_ram((uintptr_t)__nb_bundle, total))
+        nb_pc_reserve((uintptr_t)__nb_bundle, total);
+    else if (nb_pc_is_ram((uintptr_t)__nb_bundle, NB_BUNDLE_HEADER_SIZE))
+        nb_pc_reserve((uintptr_t)__nb_bundle, NB_BUNDLE_HEADER_SIZE);
 }
 
 /* ---- finding and checking the app ---- */

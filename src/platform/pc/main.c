@@ -374,7 +374,7 @@ void nb_pc_start(uint32_t start_info)
     nb_pc_l2test_register();
     nb_pc_app_register();
     nb_pc_console_set_handler(console_input);
-    nb_console_shell_start(serial_write, NULL);
+    nb_console_shell_init(serial_write, NULL);
     banner();
     timer_selftest();
 

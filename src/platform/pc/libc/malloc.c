@@ -85,9 +85,9 @@ void nb_pc_heap_print(void (*print)(void *arg, const char *line), void *arg)
     char line[160];
     nb_heap_stats(&heap, &st);
     snprintf(line, sizeof line,
-             "heap: %llu KiB total, %llu KiB used (peak %llu KiB), %llu allocs, "
+             "heap: %llu KiB total, %llu bytes used (peak %llu KiB) in %llu allocations, "
              "%llu free blocks, largest free %llu KiB, %llu failed, %llu bad frees",
-             (unsigned long long)st.total >> 10, (unsigned long long)st.used >> 10,
+             (unsigned long long)st.total >> 10, (unsigned long long)st.used,
              (unsigned long long)st.peak >> 10, (unsigned long long)st.allocs,
              (unsigned long long)st.free_blocks,
              (unsigned long long)st.largest_free >> 10,
