@@ -265,6 +265,17 @@ def cmd_chain(args, tmp):
         img = os.path.join(tmp, "hold.elf")
         pc_qemu.run([args.neoboot, "image", "build", "--app", args.hold, "--name", "first",
                      "--base", args.image, "-o", img])
+        # a key during neoboot.autoboot's wait: the shell, not the app
+        q = Qemu(img, "pc", mem="128M", net=slirp(), append="neoboot.autoboot=30")
+        q.start()
+        q.wait_for(r"Press any key within 30 s for the shell", 60)
+        q.send(" ")
+        q.wait_for(r"a key was pressed: the shell instead of the app", 10)
+        command(q, "app", r"state: not started")
+        if any("hold: first running" in line for _, line in q.lines):
+            raise Fail("the app started although a key was pressed")
+        q.stop()
+        log("ok: a key at start-up gives the shell instead of the app")
         q = Qemu(img, "pc", mem="128M", net=slirp())
         q.start()
         q.wait_for(r"hold: first running", 60)

@@ -21,6 +21,7 @@
  *   neoboot.net=SPEC      dhcp, none or static:IP/PREFIX[,gw=GW][,dns=DNS]
  *                         (over the bundled app's net=; docs/image.md)
  *   neoboot.app=none      do not run the bundled app or boot module
+ *   neoboot.autoboot=S    wait S seconds for a key (the shell) before the app
  *   neoboot.panic=MODE    after a fatal error: halt (default), reboot, poweroff
  *   virtio_mmio.device=   virtio-mmio devices (QEMU microvm adds these)
  * The serial console runs the shell (src/shell): `help`, `stats`, `log`,
