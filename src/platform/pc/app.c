@@ -440,18 +440,20 @@ void nb_pc_app_boot(void)
         NB_INFO("no app bundled (neoboot image build adds one; docs/image.md)");
         return;
     }
+    char hex[65];
+    nb_sha256_hex(g.app_sha, hex);
+    if (g.refused) {
+        /* said first: a key pressed meanwhile must not hide why */
+        app_started = true;
+        NB_ERROR("refusing to run the app from the %s: %s", g.source, g.refused);
+        return;
+    }
     if (shell_requested()) {
         NB_INFO("a key was pressed: the shell instead of the app ('run bundled' starts it)");
         app_started = true;
         return;
     }
     app_started = true;
-    char hex[65];
-    nb_sha256_hex(g.app_sha, hex);
-    if (g.refused) {
-        NB_ERROR("refusing to run the app from the %s: %s", g.source, g.refused);
-        return;
-    }
     char skip[16];
     if (nb_pc_cmdline_get("neoboot.app", skip, sizeof skip) && strcmp(skip, "none") == 0) {
         NB_INFO("not running the app from the %s (neoboot.app=none); 'run bundled' "
