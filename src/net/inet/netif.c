@@ -144,8 +144,11 @@ static void ext_status(struct netif *nif, netif_nsc_reason_t reason,
             !ip6_addr_ispreferred(args->ipv6_addr_state_changed.old_state)) {
             char text[64];
             struct inet_if *ii = nif->state;
-            NB_INFO("%s: IPv6 %s ready", ii ? ii->ifc->name : "lo",
-                    ipaddr_ntoa_r(&nif->ip6_addr[i], text, sizeof text));
+            ipaddr_ntoa_r(&nif->ip6_addr[i], text, sizeof text);
+            for (char *c = text; *c; c++)
+                if (*c >= 'A' && *c <= 'F')
+                    *c = (char)(*c - 'A' + 'a'); /* as Linux prints them */
+            NB_INFO("%s: IPv6 %s ready", ii ? ii->ifc->name : "lo", text);
         }
     }
     inet_config_changed();
