@@ -308,9 +308,12 @@ def cmd_relay(tap_a, tap_b, seed, drop, reorder, dup, seconds):
                 held[direction] = None
 
     end = time.time() + float(seconds)
+    import signal
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     sys.stdout.write("relay ready\n")
     sys.stdout.flush()
-    while time.time() < end:
+    while time.time() < end and not stop:
         r, _, _ = select.select([pa, fb], [], [], 0.002)
         if pa in r:
             for _ in range(64):

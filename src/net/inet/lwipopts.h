@@ -133,6 +133,12 @@
 #define TCP_DEFAULT_LISTEN_BACKLOG 0xff
 #define TCP_MAXRTX 12
 #define TCP_SYNMAXRTX 6
+/* lwIP's TCP timers tick at this (ms); the slow timer, which times
+ * retransmissions, at twice it. 250 (lwIP's default) puts the floor of
+ * the retransmission timeout near 1.5 s and delays ACKs up to 250 ms; at
+ * 50 the floor is ~300 ms (Linux: 200) and delayed ACKs wait <= 50 ms.
+ * The timer runs only while TCP connections exist. */
+#define TCP_TMR_INTERVAL 50
 #define TCP_MSL 30000UL         /* TIME_WAIT lasts 60 s, as on Linux */
 #define TCP_CALCULATE_EFF_SEND_MSS 1
 #define LWIP_TCP_KEEPALIVE 1
