@@ -51,6 +51,15 @@ seeds = {
     "ns": b"\x00" + rec(7, b"\x3a" + bytes([135, 0, 0, 0, 0, 0, 0, 0]) + bytes(16)),
     "frame": b"\x00" + rec(0, bytes(6) + bytes(6) + b"\x08\x00" + bytes(30)),
 }
+# Inputs that once broke things, kept as regressions:
+#  - a zero window in the SYN-ACK, then a tiny one: lwIP's tcp_write asserted
+#  - an ICMPv6 error with no usable source: lwIP's ip_2_ip6(NULL)
+import base64
+seeds["regress-tiny-window"] = base64.b64decode(
+    "AAUBAAADFAAAAAAAAAAD6AAAAABQEgAA/wAA/wMYAAAAAAAAAAPpAAAAAFAYAAPoAAAAAFASAAD/AAD/AxgAAAAAAAAA"
+    "YXRhAxQAAAAAAAAAADAAAQAAAAAAAAAAAAAAAAD//////wAAAAD/AAAAUBH//ycAAAA/AAAAAAB4")
+seeds["regress-icmp6-null"] = base64.b64decode(
+    "AAUBAAAEDwABAAAAAAAEDwAAAAAAAAAP5gEAAAAAAAABcHlhbG9hZAQkAAMDAAAAAAAACAAAAAAAAABsb2FkBCQAAAAAAA==")
 for name, data in seeds.items():
     with open(os.path.join(out, "inet-" + name), "wb") as f:
         f.write(data)

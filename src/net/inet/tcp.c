@@ -902,6 +902,29 @@ static bool send_shut(const struct itcp *c)
     return (c->local_shut & NB_SHUT_WR) != 0;
 }
 
+/*
+ * lwIP 2.1.3's tcp_write sizes segments by min(mss, largest window seen / 2)
+ * and asserts that the last queued segment fits that size. A peer that
+ * opens with a zero window and then offers a tiny one shrinks it below a
+ * segment already queued: tcp_write would trap on the assertion (and,
+ * built without assertions, underflow a length). Found by fuzz_inet. We
+ * do not call tcp_write then; the queued segment goes out as the window
+ * allows, and writing resumes.
+ */
+static bool write_would_trip_lwip(const struct tcp_pcb *pcb)
+{
+    if (!pcb->unsent || pcb->snd_wnd_max / 2 >= pcb->mss)
+        return false;
+    u16_t mss_local = LWIP_MIN(pcb->mss, TCPWND_MIN16(pcb->snd_wnd_max / 2));
+    if (!mss_local)
+        mss_local = pcb->mss;
+    const struct tcp_seg *last = pcb->unsent;
+    while (last->next)
+        last = last->next;
+    /* (tcp_out.c: LWIP_TCP_OPT_LENGTH_SEGMENT, without the hook we do not set) */
+    return mss_local < last->len + LWIP_TCP_OPT_LENGTH(last->flags);
+}
+
 static long tcp_op_send(nb_sock *s, const void *buf, size_t len, int flags,
                         const struct nb_addr *to)
 {
@@ -930,7 +953,8 @@ static long tcp_op_send(nb_sock *s, const void *buf, size_t len, int flags,
         uint32_t space = c->pcb->snd_buf;
         uint32_t inflight = TCP_SND_BUF - space;
         uint32_t room = inflight >= c->sndbuf ? 0 : NB_MIN(space, c->sndbuf - inflight);
-        if (room == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 2)
+        if (room == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 2 ||
+            write_would_trip_lwip(c->pcb))
             break;
         size_t n = NB_MIN(len - done, (size_t)room);
         if (n > 0xFFFF)
