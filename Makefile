@@ -1,6 +1,6 @@
 # Thin wrapper over CMake: the README's two commands are `make run` and
 # `make test`. Both install what is missing first (scripts/setup.sh).
-.PHONY: all setup build release run test conformance bench clean
+.PHONY: all setup build release run test conformance bench bench-wasm clean image
 
 DEBUG_DIR   ?= build/debug
 RELEASE_DIR ?= build/release
@@ -32,8 +32,22 @@ run: release
 test: build release
 	cd $(DEBUG_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
+# The bare-metal pc image alone: build/pc/neoboot.elf (docs/pc.md).
+PC_DIR ?= build/pc
+image: setup
+	cmake -S src/platform/pc -B $(PC_DIR) $(CMAKE_GEN) -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchain-pc.cmake
+	cmake --build $(PC_DIR) -j $(JOBS)
+	@ls -l $(PC_DIR)/neoboot.elf
+
+# The WebAssembly 2.0 spec tests alone (converted into the build directory).
+conformance: build
+	cd $(DEBUG_DIR) && ctest -R wasm_conformance --output-on-failure
+
 bench: release
 	bash bench/run.sh $(RELEASE_DIR)
+
+bench-wasm: release
+	bash bench/wasm/run.sh $(RELEASE_DIR)
 
 clean:
 	rm -rf build

@@ -1,8 +1,16 @@
 # Source lists shared by the hosted build and the bare-metal (pc) build.
 # Core sources must be freestanding-clean (see include/neoboot/platform.h).
 set(NB_CORE_SOURCES
+  src/abi/boot_abi.c
+  src/abi/caps.c
+  src/abi/handles.c
+  src/abi/neoboot_abi.c
+  src/abi/netinfo.c
+  src/boot/http.c
+  src/boot/linux.c
   src/lib/err.c
   src/lib/log.c
+  src/lib/sha256.c
   src/net/addr.c
   src/net/iface.c
   src/net/loop.c
@@ -19,12 +27,23 @@ set(NB_CORE_SOURCES
   src/net/inet/ping.c
   src/net/inet/config.c
   src/net/inet/port.c
+  src/shell/cmd_boot.c
+  src/shell/console.c
+  src/shell/lineedit.c
+  src/shell/memfile.c
   src/shell/shell.c
   src/shell/cmd_net.c
   src/svc/svc.c
+  src/wasm/decode.c
+  src/wasm/translate.c
+  src/wasm/interp.c
+  src/wasm/runtime.c
+  src/abi/wasi.c
 )
 
 set(NB_HOSTED_SOURCES
+  src/platform/hosted/boot.c
+  src/platform/hosted/cmd_run.c
   src/platform/hosted/cmd_net.c
   src/platform/hosted/cmd_serve.c
   src/platform/hosted/hvbridge.c
@@ -36,6 +55,7 @@ set(NB_HOSTED_SOURCES
   src/platform/hosted/slirp.c
   src/platform/hosted/tap.c
   src/platform/hosted/vsock_uds.c
+  src/platform/hosted/cmd_wasm.c
 )
 
 # lwIP 2.1.3, unpacked by scripts/setup.sh from Debian's source package

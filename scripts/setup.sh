@@ -14,10 +14,13 @@ pkgs=(
   clang lld libclang-rt-14-dev                   # sanitizers, libFuzzer
   wasi-libc libclang-rt-14-dev-wasm32            # wasm apps (clang --target=wasm32-wasi)
   libcmocka-dev                                  # unit tests
+  libcjson-dev                                   # wasm spec-test runner (reads wast2json output)
   libslirp-dev                                   # unprivileged user-mode networking
   wabt binaryen                                  # wasm reference tools (spec tests, fuzzing)
   qemu-system-x86 qemu-utils                     # running NeoBoot images
   socat curl python3 iproute2 dnsmasq-base       # real peers in integration tests
+  python3-pexpect                                # driving consoles (shell, serial) in tests
+  iputils-ping                                   # pc image tests: ping over TAP
   wrk tshark busybox-static ipxe ipxe-qemu      # load, capture, netboot peers
   xz-utils dpkg-dev ca-certificates
 )
@@ -66,5 +69,34 @@ fetch_source() { # name version orig-tarball sha256 dest-dir
 
 fetch_source lwip 2.1.3+dfsg1-2 lwip_2.1.3+dfsg1.orig.tar.xz \
   0a8276d09fc4e97bbba2f953d74af2388fc2195ea156be9d7589e297a68fde24 "$tp/lwip"
+
+# Debian's own Linux kernel for the network-boot tests: the package the
+# linux-image-cloud-amd64 metapackage currently depends on (small, with
+# virtio and a serial console), downloaded by apt (which checks it against
+# the archive's signed index); its vmlinuz is extracted into third_party/linux.
+fetch_kernel() {
+  local dest="$tp/linux"
+  if [ -f "$dest/.neoboot-verified" ] && [ -f "$dest/vmlinuz" ]; then return 0; fi
+  local pkg
+  pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+  if [ -z "$pkg" ]; then
+    sudo_cmd=(); [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -q >/dev/null
+    pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+  fi
+  [ -n "$pkg" ] || { echo "setup: cannot find Debian's cloud kernel package" >&2; exit 1; }
+  local work="$top/.cache/kernel"
+  rm -rf "$work" && mkdir -p "$work" "$dest"
+  (cd "$work" && apt-get download -q "$pkg" >/dev/null 2>&1) \
+    || { echo "setup: downloading $pkg failed" >&2; exit 1; }
+  dpkg-deb --fsys-tarfile "$work"/*.deb | tar -x -C "$work" --wildcards './boot/vmlinuz-*'
+  cp "$work"/boot/vmlinuz-* "$dest/vmlinuz"
+  echo "$pkg" > "$dest/package"
+  (cd "$dest" && sha256sum vmlinuz > vmlinuz.sha256)
+  rm -rf "$work"
+  touch "$dest/.neoboot-verified"
+  echo "setup: $pkg kernel in ${dest#$top/}"
+}
+fetch_kernel
 
 echo "setup: ok"

@@ -194,5 +194,9 @@ struct nb_stack *nb_sock_stack(nb_sock *s);
 typedef void (*nb_print_fn)(void *arg, const char *line);
 /* Interfaces, stacks, sockets, packet memory, loop and family counters. */
 void nb_net_print_stats(nb_print_fn print, void *arg);
+/* The same figures as one JSON object, written into buf (always
+ * NUL-terminated when len > 0). Returns the full length, which may exceed
+ * len - 1, as snprintf does. */
+size_t nb_net_stats_json(char *buf, size_t len);
 
 #endif

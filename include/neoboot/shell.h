@@ -9,6 +9,9 @@
 
 #include <neoboot/net.h>
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #define NB_SHELL_MAX_ARGS 16
 #define NB_SHELL_LINE_MAX 512
 
@@ -31,5 +34,51 @@ int nb_shell_exec(const char *line, nb_print_fn print, void *arg);
 
 /* Set by the `quit` command; the console's owner decides what it means. */
 bool nb_shell_quit_requested(void);
+void nb_shell_clear_quit(void);
+
+/* Command names starting with prefix (sorted), at most max. */
+size_t nb_shell_complete(const char *prefix, const char **names, size_t max);
+
+/* --- the line editor (lineedit.c) --- */
+
+#define NB_LINEEDIT_HISTORY 32
+
+typedef void (*nb_lineedit_write_fn)(void *arg, const char *s, size_t n);
+
+struct nb_lineedit {
+    char prompt[32];
+    char buf[NB_SHELL_LINE_MAX];
+    size_t len, cursor;
+    char done[NB_SHELL_LINE_MAX];   /* the line handed out by Enter */
+    char saved[NB_SHELL_LINE_MAX];  /* the draft while browsing history */
+    char history[NB_LINEEDIT_HISTORY][NB_SHELL_LINE_MAX];
+    int hist_head, hist_count, hist_pos;
+    int esc;
+    unsigned esc_num;
+    bool last_cr;
+    nb_lineedit_write_fn write;
+    void *arg;
+};
+
+void nb_lineedit_init(struct nb_lineedit *le, const char *prompt, nb_lineedit_write_fn write,
+                      void *arg);
+/* Print the prompt and start a new empty line. */
+void nb_lineedit_prompt(struct nb_lineedit *le);
+/* One input byte. Returns 1 and *line (valid until the next key) when
+ * Enter completed a line; the caller runs it, then calls
+ * nb_lineedit_prompt(). */
+int nb_lineedit_key(struct nb_lineedit *le, char c, const char **line);
+
+/* --- the console shell (console.c): line editor + commands --- */
+
+/* Start a shell on a console whose output goes to write(arg, ...). */
+void nb_console_shell_start(nb_lineedit_write_fn write, void *arg);
+/* Console input; runs commands as lines complete. */
+void nb_console_shell_input(const char *bytes, size_t n);
+bool nb_console_shell_running(void);
+/* A status line updated in place (progress bars) on the console shell's
+ * terminal; nothing when no console shell runs. _done ends it. */
+void nb_console_status(const char *text);
+void nb_console_status_done(void);
 
 #endif

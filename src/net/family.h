@@ -22,6 +22,7 @@
 #include <neoboot/net.h>
 
 struct nb_family;
+struct nb_jbuf;
 
 struct nb_sock {
     struct nb_stack *st;
@@ -69,6 +70,9 @@ struct nb_family {
     void (*describe)(nb_sock *s, char *buf, size_t len);
     void (*print_stats)(struct nb_stack *st, void *state, nb_print_fn print,
                         void *arg);
+    /* Counters as JSON object members ("name":value,...) without braces,
+     * or nothing (optional). */
+    void (*json_stats)(struct nb_stack *st, void *state, struct nb_jbuf *j);
 };
 
 /* Make a family available to every stack created afterwards. */
@@ -89,6 +93,15 @@ void nb_sock_wakeup(nb_sock *s);
 /* Account one family state object against the stack's limit. */
 int nb_stack_charge(struct nb_stack *st);   /* 0 or NB_ENFILE */
 void nb_stack_uncharge(struct nb_stack *st);
+
+/* A bounded text buffer with snprintf semantics: len counts everything
+ * that was asked for, cap what fits. */
+struct nb_jbuf {
+    char *p;
+    size_t cap, len;
+};
+void nb_jprintf(struct nb_jbuf *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Format helper for print_stats / describe. */
 void nb_printf(nb_print_fn print, void *arg, const char *fmt, ...)

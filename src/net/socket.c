@@ -587,3 +587,97 @@ void nb_net_print_stats(nb_print_fn print, void *arg)
                 families[i]->print_stats(st, st->fam_state[i], print, arg);
     }
 }
+
+void nb_jprintf(struct nb_jbuf *j, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = j->len < j->cap ? j->cap - j->len : 0;
+    int n = vsnprintf(room ? j->p + j->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        j->len += (size_t)n;
+}
+
+/* A JSON string with the characters that need it escaped. */
+static void json_str(struct nb_jbuf *j, const char *s)
+{
+    nb_jprintf(j, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            nb_jprintf(j, "\\%c", c);
+        else if (c < 0x20)
+            nb_jprintf(j, "\\u%04x", c);
+        else
+            nb_jprintf(j, "%c", c);
+    }
+    nb_jprintf(j, "\"");
+}
+
+size_t nb_net_stats_json(char *buf, size_t len)
+{
+    struct nb_jbuf j = {buf, len, 0};
+    if (len)
+        buf[0] = 0;
+    struct nb_memstats mem;
+    nb_platform_memstats(&mem);
+    struct nb_loop_stats ls;
+    nb_loop_get_stats(&ls);
+    struct nb_pkt_stats ps;
+    nb_pkt_get_stats(&ps);
+    nb_jprintf(&j, "{\"platform\":");
+    json_str(&j, nb_platform_name());
+    nb_jprintf(&j, ",\"uptime_ns\":%llu,\"heap\":{\"used\":%llu,\"total\":%llu,\"peak\":%llu}",
+               (unsigned long long)nb_clock_ns(), (unsigned long long)mem.used,
+               (unsigned long long)mem.total, (unsigned long long)mem.peak);
+    nb_jprintf(&j, ",\"loop\":{\"iterations\":%llu,\"waits\":%llu,\"work\":%llu,"
+                   "\"timers_fired\":%llu,\"timers_armed\":%llu}",
+               (unsigned long long)ls.iterations, (unsigned long long)ls.waits,
+               (unsigned long long)ls.work_run, (unsigned long long)ls.timers_fired,
+               (unsigned long long)ls.timers_armed);
+    nb_jprintf(&j, ",\"packets\":{\"live\":%llu,\"live_bytes\":%llu,\"peak_bytes\":%llu,"
+                   "\"limit_bytes\":%llu,\"alloc_fail\":%llu}",
+               (unsigned long long)ps.live, (unsigned long long)ps.live_bytes,
+               (unsigned long long)ps.peak_bytes, (unsigned long long)ps.limit_bytes,
+               (unsigned long long)ps.alloc_fail);
+    nb_jprintf(&j, ",\"interfaces\":[");
+    for (struct nb_iface *i = nb_iface_first(); i; i = i->next) {
+        const struct nb_iface_stats *s = &i->stats;
+        nb_jprintf(&j, "%s{\"name\":", i == nb_iface_first() ? "" : ",");
+        json_str(&j, i->name);
+        nb_jprintf(&j, ",\"link\":\"%s\",\"up\":%s,\"carrier\":%s,\"mtu\":%u,\"stack\":",
+                   i->link == NB_LINK_VSOCK ? "vsock" : "ethernet", i->up ? "true" : "false",
+                   i->link_up ? "true" : "false", (unsigned)i->mtu);
+        if (i->stack)
+            json_str(&j, i->stack->name);
+        else
+            nb_jprintf(&j, "null");
+        nb_jprintf(&j, ",\"rx_packets\":%llu,\"rx_bytes\":%llu,\"rx_dropped\":%llu,"
+                       "\"rx_errors\":%llu,\"tx_packets\":%llu,\"tx_bytes\":%llu,"
+                       "\"tx_busy\":%llu,\"tx_errors\":%llu}",
+                   (unsigned long long)s->rx_packets, (unsigned long long)s->rx_bytes,
+                   (unsigned long long)s->rx_dropped, (unsigned long long)s->rx_errors,
+                   (unsigned long long)s->tx_packets, (unsigned long long)s->tx_bytes,
+                   (unsigned long long)s->tx_busy, (unsigned long long)s->tx_errors);
+    }
+    nb_jprintf(&j, "],\"stacks\":[");
+    for (struct nb_stack *st = stacks; st; st = st->next) {
+        nb_jprintf(&j, "%s{\"name\":", st == stacks ? "" : ",");
+        json_str(&j, st->name);
+        nb_jprintf(&j, ",\"sockets\":%u,\"objects\":%u,\"max_objects\":%u", st->nsocks,
+                   st->charged, st->max_charged);
+        for (size_t i = 0; i < nfamilies; i++) {
+            if (!families[i]->json_stats)
+                continue;
+            nb_jprintf(&j, ",\"%s\":{", families[i]->name);
+            families[i]->json_stats(st, st->fam_state[i], &j);
+            nb_jprintf(&j, "}");
+        }
+        nb_jprintf(&j, "}");
+    }
+    nb_jprintf(&j, "]}");
+    if (len && j.len >= len)
+        buf[len - 1] = 0;
+    return j.len;
+}

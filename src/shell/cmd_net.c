@@ -308,6 +308,31 @@ static bool never(void *arg)
 }
 
 /* ping [-4|-6] [-c COUNT] [-s SIZE] [-W SECONDS] [-i SECONDS] HOST */
+
+/* "1", "0.2", "1.5": seconds as a double, without strtod (not in the
+ * freestanding libc). -1 when malformed. */
+static double parse_seconds(const char *s)
+{
+    double v = 0, scale = 1;
+    bool dot = false, digits = false;
+    for (; *s; s++) {
+        if (*s == '.' && !dot) {
+            dot = true;
+        } else if (*s >= '0' && *s <= '9') {
+            digits = true;
+            if (dot) {
+                scale /= 10;
+                v += (*s - '0') * scale;
+            } else {
+                v = v * 10 + (*s - '0');
+            }
+        } else {
+            return -1;
+        }
+    }
+    return digits ? v : -1;
+}
+
 static int cmd_ping(int argc, char **argv, nb_print_fn print, void *arg)
 {
     int family = 0;
@@ -328,10 +353,10 @@ static int cmd_ping(int argc, char **argv, nb_print_fn print, void *arg)
             size = strtol(v, NULL, 10);
             k++;
         } else if (strcmp(a, "-W") == 0 && v) {
-            wait_s = strtod(v, NULL);
+            wait_s = parse_seconds(v);
             k++;
         } else if (strcmp(a, "-i") == 0 && v) {
-            interval_s = strtod(v, NULL);
+            interval_s = parse_seconds(v);
             k++;
         } else if (a[0] != '-' && !host) {
             host = a;
@@ -422,7 +447,7 @@ static int cmd_dns(int argc, char **argv, nb_print_fn print, void *arg)
         else if (strcmp(argv[k], "-6") == 0)
             family = NB_AF_INET6;
         else if (strcmp(argv[k], "-t") == 0 && k + 1 < argc)
-            timeout_s = strtod(argv[++k], NULL);
+            timeout_s = parse_seconds(argv[++k]);
         else if (argv[k][0] != '-' && !name)
             name = argv[k];
         else

@@ -39,6 +39,17 @@ const struct nb_shell_cmd *nb_shell_find(const char *name)
 }
 
 bool nb_shell_quit_requested(void) { return quit_requested; }
+void nb_shell_clear_quit(void) { quit_requested = false; }
+
+size_t nb_shell_complete(const char *prefix, const char **names, size_t max)
+{
+    register_builtins();
+    size_t n = 0, plen = strlen(prefix);
+    for (struct nb_shell_cmd *c = commands; c && n < max; c = c->next)
+        if (strncmp(c->name, prefix, plen) == 0)
+            names[n++] = c->name;
+    return n;
+}
 
 static int split(char *buf, char **argv)
 {
@@ -68,6 +79,19 @@ static int split(char *buf, char **argv)
     return argc;
 }
 
+struct counted {
+    nb_print_fn print;
+    void *arg;
+    unsigned lines;
+};
+
+static void counted_print(void *a, const char *line)
+{
+    struct counted *c = a;
+    c->lines++;
+    c->print(c->arg, line);
+}
+
 int nb_shell_exec(const char *line, nb_print_fn print, void *arg)
 {
     register_builtins();
@@ -93,8 +117,10 @@ int nb_shell_exec(const char *line, nb_print_fn print, void *arg)
         print(arg, msg);
         return NB_ENOENT;
     }
-    int rc = c->run(argc, argv, print, arg);
-    if (rc < 0 && rc != NB_EINVAL) {
+    struct counted cp = {print, arg, 0};
+    int rc = c->run(argc, argv, counted_print, &cp);
+    /* a command that failed without a word gets the error's name */
+    if (rc < 0 && cp.lines == 0) {
         char msg[128];
         snprintf(msg, sizeof msg, "%s: %s", c->name, nb_strerror(rc));
         print(arg, msg);
@@ -120,7 +146,14 @@ static int cmd_help(int argc, char **argv, nb_print_fn print, void *arg)
         return 0;
     }
     for (const struct nb_shell_cmd *c = commands; c; c = c->next) {
-        snprintf(line, sizeof line, "  %-28s %s", c->usage, c->help);
+        if (strlen(c->usage) <= 28) {
+            snprintf(line, sizeof line, "  %-28s %s", c->usage, c->help);
+        } else {
+            /* a long usage gets its own line; the help stays in its column */
+            snprintf(line, sizeof line, "  %s", c->usage);
+            print(arg, line);
+            snprintf(line, sizeof line, "  %-28s %s", "", c->help);
+        }
         print(arg, line);
     }
     return 0;
@@ -177,7 +210,8 @@ static struct nb_shell_cmd builtins[] = {
     {"quit", "quit", "leave the shell", cmd_quit, NULL},
 };
 
-void nb_shell_register_net(void); /* cmd_net.c: ifconfig, dhcp, ping, dns */
+void nb_shell_register_net(void);  /* cmd_net.c: ifconfig, dhcp, ping, dns */
+void nb_shell_register_boot(void); /* cmd_boot.c: wget, sha256, files, rm, boot, ... */
 
 static void register_builtins(void)
 {
@@ -188,4 +222,5 @@ static void register_builtins(void)
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
         nb_shell_register(&builtins[i]);
     nb_shell_register_net();
+    nb_shell_register_boot();
 }

@@ -446,12 +446,31 @@ static const char *header_value(const char *head, const char *name)
     return NULL;
 }
 
+/* "METHOD PATH HTTP/1.x": copy the first two words (sscanf is not in the
+ * freestanding libc). False if the line does not have that shape. */
+static bool split_request_line(const char *h, char *method, size_t mlen, char *path,
+                               size_t plen)
+{
+    size_t i = 0;
+    while (h[i] && h[i] != ' ' && i + 1 < mlen)
+        method[i] = h[i], i++;
+    method[i] = 0;
+    if (h[i] != ' ' || i == 0)
+        return false;
+    h += i + 1;
+    i = 0;
+    while (h[i] && h[i] != ' ' && i + 1 < plen)
+        path[i] = h[i], i++;
+    path[i] = 0;
+    return h[i] == ' ' && i > 0 && strncmp(h + i + 1, "HTTP/1.", 7) == 0;
+}
+
 /* The head is complete in hs->head (NUL-terminated, blank line included). */
 static void http_start(struct conn *c, size_t body_in_head, const char *body)
 {
     struct http_state *hs = c->http;
     char method[8] = "", path[256] = "";
-    if (sscanf(hs->head, "%7s %255s HTTP/1.", method, path) != 2) {
+    if (!split_request_line(hs->head, method, sizeof method, path, sizeof path)) {
         http_reply(c, "400 Bad Request", "bad request line\n");
         return;
     }

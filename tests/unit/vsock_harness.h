@@ -62,9 +62,25 @@ static inline bool run_until(bool (*cond)(void *), void *arg, uint64_t ms)
     return nb_loop_run_until(cond, arg, nb_clock_ns() + ms * NB_NS_PER_MS) == 0;
 }
 
+/* Run everything already set in motion (so a loaded machine cannot make a
+ * short wait end before the work ran), then keep running for `ms`. */
 static inline void run_for(uint64_t ms)
 {
+    for (int i = 0; i < 1000000 && nb_loop_run_once(nb_clock_ns()) > 0; i++)
+        ;
     nb_loop_run_until(NULL, NULL, nb_clock_ns() + ms * NB_NS_PER_MS);
+}
+
+static inline bool stacks_empty(void *arg)
+{
+    struct pair *p = arg;
+    return nb_stack_objects(p->a) == 0 && (!p->b || nb_stack_objects(p->b) == 0);
+}
+
+/* Let close handshakes finish: true once both stacks hold nothing. */
+static inline bool settle(struct pair *p)
+{
+    return run_until(stacks_empty, p, 10000);
 }
 
 /* --- raw peer --- */

@@ -1319,23 +1319,24 @@ static void vsock_describe(nb_sock *s, char *buf, size_t len)
 }
 
 #define STAT(name) {#name, offsetof(struct nb_vsock_stats, name)}
+static const struct {
+    const char *name;
+    size_t off;
+} stat_fields[] = {
+    STAT(rx_packets), STAT(tx_packets), STAT(rx_short), STAT(rx_len_mismatch),
+    STAT(rx_oversize), STAT(rx_bad_type), STAT(rx_bad_op), STAT(rx_wrong_cid),
+    STAT(rx_no_socket), STAT(rx_over_credit), STAT(rx_bad_credit),
+    STAT(rx_unexpected), STAT(rx_discarded), STAT(backlog_full),
+    STAT(no_resources), STAT(rst_sent), STAT(rst_received), STAT(rst_dropped),
+    STAT(credit_updates_sent), STAT(credit_requests_sent), STAT(connects),
+    STAT(accepts), STAT(connect_timeouts), STAT(close_timeouts), STAT(coalesced),
+};
 
 static void vsock_print_stats(struct nb_stack *st, void *state, nb_print_fn print,
                               void *arg)
 {
     struct vsock_ns *ns = state;
-    static const struct {
-        const char *name;
-        size_t off;
-    } fields[] = {
-        STAT(rx_packets), STAT(tx_packets), STAT(rx_short), STAT(rx_len_mismatch),
-        STAT(rx_oversize), STAT(rx_bad_type), STAT(rx_bad_op), STAT(rx_wrong_cid),
-        STAT(rx_no_socket), STAT(rx_over_credit), STAT(rx_bad_credit),
-        STAT(rx_unexpected), STAT(rx_discarded), STAT(backlog_full),
-        STAT(no_resources), STAT(rst_sent), STAT(rst_received), STAT(rst_dropped),
-        STAT(credit_updates_sent), STAT(credit_requests_sent), STAT(connects),
-        STAT(accepts), STAT(connect_timeouts), STAT(close_timeouts), STAT(coalesced),
-    };
+
     (void)st;
     if (!ns->dev && !ns->stats.rx_packets && !ns->stats.tx_packets)
         return;
@@ -1343,11 +1344,11 @@ static void vsock_print_stats(struct nb_stack *st, void *state, nb_print_fn prin
               ns->dev ? ns->dev->name : "-");
     char line[200];
     size_t o = 0;
-    for (size_t i = 0; i < NB_ARRAY_SIZE(fields); i++) {
-        uint64_t v = *(const uint64_t *)((const char *)&ns->stats + fields[i].off);
+    for (size_t i = 0; i < NB_ARRAY_SIZE(stat_fields); i++) {
+        uint64_t v = *(const uint64_t *)((const char *)&ns->stats + stat_fields[i].off);
         if (!v)
             continue;
-        int n = snprintf(line + o, sizeof line - o, " %s=%llu", fields[i].name,
+        int n = snprintf(line + o, sizeof line - o, " %s=%llu", stat_fields[i].name,
                          (unsigned long long)v);
         if (n < 0 || (size_t)n >= sizeof line - o) {
             line[o] = 0;
@@ -1360,6 +1361,17 @@ static void vsock_print_stats(struct nb_stack *st, void *state, nb_print_fn prin
     }
     if (o)
         nb_printf(print, arg, "   %s", line);
+}
+
+static void vsock_json_stats(struct nb_stack *st, void *state, struct nb_jbuf *j)
+{
+    struct vsock_ns *ns = state;
+    (void)st;
+    nb_jprintf(j, "\"cid\":%u", ns->dev ? (unsigned)ns->local_cid : 0);
+    for (size_t i = 0; i < NB_ARRAY_SIZE(stat_fields); i++)
+        nb_jprintf(j, ",\"%s\":%llu", stat_fields[i].name,
+                   (unsigned long long)*(const uint64_t *)((const char *)&ns->stats +
+                                                           stat_fields[i].off));
 }
 
 /* --- stack plumbing --- */
@@ -1477,6 +1489,7 @@ static struct nb_family vsock_family = {
     .getname = vsock_getname,
     .describe = vsock_describe,
     .print_stats = vsock_print_stats,
+    .json_stats = vsock_json_stats,
 };
 
 void nb_vsock_register(void);

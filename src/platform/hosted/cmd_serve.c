@@ -720,3 +720,38 @@ int nb_cmd_stats(int argc, char **argv)
     close(fd);
     return r < 0 ? 1 : 0;
 }
+
+/* --- shell --- */
+
+int nb_cmd_shell(int argc, char **argv);
+int nb_cmd_shell(int argc, char **argv)
+{
+    const char *cmd = "shell";
+    struct nb_instance_opts o;
+    nb_instance_defaults(&o);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: neoboot shell [OPTIONS]\n\n"
+                   "Brings NeoBoot's network up and gives its console shell, as on a\n"
+                   "machine's serial console: ifconfig, dhcp, ping, dns, wget, sha256,\n"
+                   "files, boot, stats, log, help (docs/shell.md). Commands may also be\n"
+                   "piped to stdin; the shell ends with them.\n\noptions:\n%s",
+                   nb_instance_options_help);
+            return 0;
+        }
+        int r = nb_instance_option(&o, argc, argv, &i, cmd);
+        if (r == 2)
+            return 2;
+        if (r == 0)
+            return nb_cmd_usage_error(cmd, "unknown argument '%s'", argv[i]);
+    }
+    struct nb_instance in;
+    if (nb_instance_start(&in, &o) != 0)
+        return 1;
+    if (isatty(STDIN_FILENO))
+        printf("NeoBoot shell (hosted). Type 'help' for commands, 'quit' or Ctrl-C to leave.\n");
+    fflush(stdout);
+    nb_instance_serve_console(&in, true);
+    nb_instance_stop(&in);
+    return 0;
+}

@@ -15,4 +15,7 @@ struct nb_command {
 int nb_cmd_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Entry points, one per cmd_*.c. */
+int nb_cmd_wasm(int argc, char **argv);
+
 #endif

@@ -22,4 +22,8 @@ int nb_hosted_rewatch(int fd, uint32_t events);
 /* Stop watching fd. Safe to call from that fd's own callback. */
 void nb_hosted_unwatch(int fd);
 
+/* Where nb_platform_boot_linux() writes what it would boot (boot.c);
+ * NULL or "" to refuse booting. */
+void nb_hosted_set_boot_dir(const char *dir);
+
 #endif

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <termios.h>
 #include <unistd.h>
 
 const char nb_instance_options_help[] =
@@ -405,20 +406,48 @@ void nb_instance_stop(struct nb_instance *in)
 
 /* --- console --- */
 
-static char con_line[NB_SHELL_LINE_MAX];
-static size_t con_len;
-static bool con_overflow;
+/* The terminal goes raw (no echo, no line buffering) while the shell owns
+ * it, so the line editor sees every key; Ctrl-C still stops the instance. */
+static struct termios saved_tio;
+static bool tio_saved;
 
-static void con_print(void *arg, const char *line)
+static void restore_terminal(void)
 {
-    (void)arg;
-    printf("%s\n", line);
+    if (tio_saved)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+    tio_saved = false;
 }
 
-static void con_prompt(void)
+static void raw_terminal(void)
 {
-    printf("neoboot> ");
-    fflush(stdout);
+    struct termios t;
+    if (tcgetattr(STDIN_FILENO, &t) != 0)
+        return;
+    saved_tio = t;
+    tio_saved = true;
+    atexit(restore_terminal);
+    t.c_lflag &= (tcflag_t) ~(ICANON | ECHO | IEXTEN);
+    t.c_iflag &= (tcflag_t) ~(IXON | ICRNL);
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    tcsetattr(STDIN_FILENO, TCSANOW, &t);
+}
+
+static bool con_quit_on_eof;
+
+static void con_write(void *arg, const char *s, size_t n)
+{
+    (void)arg;
+    while (n) {
+        ssize_t w = write(STDOUT_FILENO, s, n);
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR)
+                continue;
+            return;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
 }
 
 static void con_event(void *arg, int fd, uint32_t ev)
@@ -430,34 +459,12 @@ static void con_event(void *arg, int fd, uint32_t ev)
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
-        nb_hosted_unwatch(fd); /* stdin closed: keep serving without a console */
-        return;
+        nb_hosted_unwatch(fd);
+        if (con_quit_on_eof)
+            nb_console_shell_input("quit\n", 5); /* commands piped in: done */
+        return; /* else keep serving without a console */
     }
-    for (ssize_t i = 0; i < n; i++) {
-        char c = buf[i];
-        if (c == '\n') {
-            con_line[con_len] = 0;
-            if (con_overflow) {
-                printf("error: line too long\n");
-            } else {
-                /* Commands such as ping run the loop while they wait: keep
-                 * this callback from being re-entered meanwhile. */
-                nb_hosted_unwatch(fd);
-                nb_shell_exec(con_line, con_print, NULL);
-                fflush(stdout);
-                nb_hosted_watch(fd, EPOLLIN, con_event, NULL);
-            }
-            con_len = 0;
-            con_overflow = false;
-            if (!nb_shell_quit_requested())
-                con_prompt();
-        } else if (con_len + 1 < sizeof con_line) {
-            con_line[con_len++] = c;
-        } else {
-            con_overflow = true;
-        }
-    }
-    fflush(stdout);
+    nb_console_shell_input(buf, (size_t)n);
 }
 
 static bool quit_cond(void *arg)
@@ -466,14 +473,28 @@ static bool quit_cond(void *arg)
     return nb_shell_quit_requested();
 }
 
-void nb_instance_serve(struct nb_instance *in)
+void nb_instance_serve_console(struct nb_instance *in, bool always)
 {
     (void)in;
-    bool console = isatty(STDIN_FILENO);
-    if (console && nb_hosted_watch(STDIN_FILENO, EPOLLIN, con_event, NULL) == 0)
-        con_prompt();
+    bool tty = isatty(STDIN_FILENO);
+    bool console = tty || always;
+    con_quit_on_eof = !tty;
+    if (console && nb_hosted_watch(STDIN_FILENO, EPOLLIN, con_event, NULL) == 0) {
+        if (tty)
+            raw_terminal();
+        nb_console_shell_start(con_write, NULL);
+    } else {
+        console = false;
+    }
     nb_loop_run_until(quit_cond, NULL, NB_FOREVER);
-    if (console)
+    if (console) {
         nb_hosted_unwatch(STDIN_FILENO);
+        restore_terminal();
+    }
     nb_loop_clear_interrupt();
+}
+
+void nb_instance_serve(struct nb_instance *in)
+{
+    nb_instance_serve_console(in, false);
 }

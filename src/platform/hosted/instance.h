@@ -60,8 +60,12 @@ void nb_instance_stop(struct nb_instance *in);
 int nb_instance_wait_net(struct nb_instance *in, int family, bool link_local,
                          uint64_t timeout_ns);
 
-/* Serve until Ctrl-C/SIGTERM or the console's `quit`. */
+/* Serve until Ctrl-C/SIGTERM or the console's `quit`. A terminal on stdin
+ * gets the console shell. */
 void nb_instance_serve(struct nb_instance *in);
+/* The same; with always, the shell also reads commands piped to stdin
+ * (and ends at their end). */
+void nb_instance_serve_console(struct nb_instance *in, bool always);
 
 /* Ctrl-C interrupts blocking calls (nb_loop_interrupt). */
 void nb_instance_catch_signals(void);

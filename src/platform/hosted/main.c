@@ -15,8 +15,10 @@ int nb_cmd_dhcp(int argc, char **argv);
 int nb_cmd_dns(int argc, char **argv);
 int nb_cmd_ifconfig(int argc, char **argv);
 int nb_cmd_nc(int argc, char **argv);
+int nb_cmd_run(int argc, char **argv);
 int nb_cmd_ping(int argc, char **argv);
 int nb_cmd_serve(int argc, char **argv);
+int nb_cmd_shell(int argc, char **argv);
 int nb_cmd_stats(int argc, char **argv);
 int nb_cmd_vsock_echo(int argc, char **argv);
 
@@ -28,9 +30,12 @@ static const struct nb_command commands[] = {
     {"ifconfig", "show NeoBoot's IP interfaces, addresses, routes and DNS servers", nb_cmd_ifconfig},
     {"nc", "netcat over NeoBoot's stack (TCP, UDP, vsock)", nb_cmd_nc},
     {"ping", "ICMP echo from NeoBoot's stack (IPv4, IPv6)", nb_cmd_ping},
+    {"run", "run a networked WebAssembly app (WASI + neoboot imports)", nb_cmd_run},
     {"serve", "serve echo/stats/sink/source/http on TCP, UDP and vsock", nb_cmd_serve},
+    {"shell", "NeoBoot's console shell on its own network (as on a serial console)", nb_cmd_shell},
     {"stats", "show a running instance's interfaces, sockets and counters", nb_cmd_stats},
     {"vsock-echo", "serve vsock echo and stats on a bridge or vsock device", nb_cmd_vsock_echo},
+    {"wasm", "run or validate a WebAssembly program (WASI)", nb_cmd_wasm},
     {NULL, NULL, NULL},
 };
 

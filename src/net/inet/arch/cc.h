@@ -1,7 +1,7 @@
 /*
  * lwIP's compiler and platform glue for NeoBoot (lwIP includes it from
- * lwip/arch.h). Freestanding: only <stdint.h>, <stddef.h>, <limits.h> and
- * <string.h>; diagnostics and assertions go to NeoBoot's logger
+ * lwip/arch.h). Freestanding: only <stdint.h>, <stddef.h>, <limits.h>,
+ * <string.h> and <sys/types.h>; diagnostics and assertions go to NeoBoot's logger
  * (module "lwip"), randomness to the platform's entropy source.
  */
 #ifndef NB_LWIP_ARCH_CC_H
@@ -10,6 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/types.h> /* ssize_t, which lwIP's headers use */
+/* Tell lwip/arch.h that ssize_t exists (glibc hides SSIZE_MAX in strict
+ * C11), so it does not typedef its own. */
+#ifndef SSIZE_MAX
+#define SSIZE_MAX LONG_MAX
+#endif
 
 #define BYTE_ORDER LITTLE_ENDIAN
 
@@ -24,6 +31,8 @@
 #define X32_F "x"
 #define SZT_F "zu"
 #define LWIP_NO_CTYPE_H 1
+/* The pc libc has SSIZE_MAX but no <unistd.h>; the raw API needs neither. */
+#define LWIP_NO_UNISTD_H 1
 
 #define PACK_STRUCT_STRUCT __attribute__((packed))
 #define PACK_STRUCT_BEGIN

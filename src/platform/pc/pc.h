@@ -1,0 +1,270 @@
+/*
+ * Internals of the pc platform (bare-metal x86_64), shared by its files and
+ * by nothing else: CPU helpers (port I/O, MSRs, CPUID, MMIO), and the small
+ * services each part of the platform offers the others -- boot information,
+ * memory mapping, interrupts, timers, PCI. Core code never includes this; it
+ * sees only include/neoboot/platform.h.
+ *
+ * Addresses: everything is identity-mapped (virtual == physical), so a
+ * pointer handed to a device for DMA is its own bus address.
+ */
+#ifndef NEOBOOT_PC_H
+#define NEOBOOT_PC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- CPU helpers ---- */
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void outw(uint16_t port, uint16_t v)
+{
+    __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void outl(uint16_t port, uint32_t v)
+{
+    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline uint16_t inw(uint16_t port)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline uint32_t inl(uint16_t port)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    __asm__ volatile("cpuid"
+                     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                     : "a"(leaf), "c"(sub));
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (uint64_t)hi << 32 | lo;
+}
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v),
+                     "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+static inline uint64_t irq_save(void)
+{
+    uint64_t flags;
+    __asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+    return flags;
+}
+static inline void irq_restore(uint64_t flags)
+{
+    if (flags & 0x200)
+        __asm__ volatile("sti" : : : "memory");
+}
+
+static inline uint8_t mmio_read8(uintptr_t a) { return *(volatile uint8_t *)a; }
+static inline uint16_t mmio_read16(uintptr_t a) { return *(volatile uint16_t *)a; }
+static inline uint32_t mmio_read32(uintptr_t a) { return *(volatile uint32_t *)a; }
+static inline void mmio_write8(uintptr_t a, uint8_t v) { *(volatile uint8_t *)a = v; }
+static inline void mmio_write16(uintptr_t a, uint16_t v) { *(volatile uint16_t *)a = v; }
+static inline void mmio_write32(uintptr_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
+static inline void mmio_write64(uintptr_t a, uint64_t v)
+{
+    /* two halves: many devices (virtio-pci common cfg) take 32-bit accesses only */
+    mmio_write32(a, (uint32_t)v);
+    mmio_write32(a + 4, (uint32_t)(v >> 32));
+}
+
+#define NB_PC_NORETURN __attribute__((noreturn))
+
+/* ---- boot information (main.c) ---- */
+
+#define NB_PC_MAX_MEMRANGES 64
+#define NB_PC_CMDLINE_MAX 1024
+
+struct nb_pc_memrange {
+    uint64_t addr, size;
+    uint32_t type; /* E820 type: 1 RAM, 2 reserved, 3 ACPI, 4 NVS, 5 bad */
+};
+
+struct nb_pc_bootinfo {
+    char cmdline[NB_PC_CMDLINE_MAX];
+    struct nb_pc_memrange mem[NB_PC_MAX_MEMRANGES];
+    unsigned nmem;
+    uint64_t rsdp;        /* ACPI RSDP physical address, or 0 */
+    uint64_t ram_bytes;   /* sum of RAM ranges */
+    uint64_t ram_top;     /* highest RAM address + 1 */
+};
+extern struct nb_pc_bootinfo nb_pc_boot;
+
+/* Value of "key=value" on the kernel command line, copied into buf; NULL if
+ * absent. A bare "key" yields "". */
+const char *nb_pc_cmdline_get(const char *key, char *buf, size_t len);
+
+/* ---- console (serial.c) ---- */
+
+void nb_pc_serial_init(void);
+/* Enable the receive interrupt (after interrupts are set up). */
+void nb_pc_serial_irq_init(void);
+/* Write straight to the UART, bypassing nothing; usable from trap context. */
+void nb_pc_serial_write(const char *buf, size_t len);
+/* printf to the serial port without the logger or the heap (for panics). */
+void nb_pc_kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- memory (mm.c, malloc glue in libc/malloc.c) ---- */
+
+/* Build the final page tables from nb_pc_boot.mem and hand free RAM to the
+ * heap. */
+void nb_pc_mm_init(void);
+/* Make [phys, phys+size) accessible uncached (device registers). Returns
+ * the address to use (== phys), or NULL if the page-table pool is empty. */
+void *nb_pc_map_mmio(uint64_t phys, uint64_t size);
+/* Give RAM [base, base+size) to the heap (libc/malloc.c). */
+void nb_pc_heap_add(void *base, size_t size);
+
+/* ---- traps and panics (trap.c, symbols.c) ---- */
+
+struct nb_pc_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error;
+    uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
+};
+
+void nb_pc_trap_init(void);
+NB_PC_NORETURN void nb_pc_panic(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+/* Print a symbolized call trace starting at rip, following the rbp chain. */
+void nb_pc_backtrace(uint64_t rip, uint64_t rbp);
+/* The function containing addr: its name, and addr's offset into it. NULL
+ * if unknown. */
+const char *nb_pc_symbolize(uint64_t addr, uint64_t *offset);
+/* Stop everything: what neoboot.panic= says (halt, reboot, poweroff). */
+NB_PC_NORETURN void nb_pc_halt_forever(void);
+
+/* ---- interrupts (irq.c, apic.c) ---- */
+
+/*
+ * Device interrupt handlers never run in interrupt context. The interrupt
+ * stub only records that a vector fired (masking a level-triggered IOAPIC
+ * pin until the handler has run, so the line cannot storm), and
+ * nb_platform_wait() runs the handlers from the event loop, where they may
+ * call anything a loop callback may (nb_iface_rx, nb_work_post, ...). This
+ * is the pc twin of the hosted platform's epoll callbacks.
+ */
+typedef void (*nb_pc_irq_fn)(void *arg);
+
+#define NB_PC_VEC_FIRST_DEVICE 0x30
+#define NB_PC_VEC_LAST_DEVICE 0xdf
+#define NB_PC_VEC_TIMER 0xef
+#define NB_PC_VEC_SPURIOUS 0xff
+
+/* A free vector whose handler is fn(arg); NB_ENOSPC when all are taken. */
+int nb_pc_irq_alloc(nb_pc_irq_fn fn, void *arg, const char *name);
+/* Route a GSI (IOAPIC input) to vector and unmask it. Level-triggered
+ * inputs are masked while their handler is pending. 0 or NB_E*. */
+int nb_pc_irq_route_gsi(unsigned gsi, int vector, bool level, bool active_low);
+/* The GSI an ISA IRQ is wired to (MADT interrupt source overrides). */
+unsigned nb_pc_isa_gsi(unsigned isa_irq, bool *level, bool *active_low);
+/* Run handlers of vectors that fired; from nb_platform_wait only. */
+void nb_pc_irq_dispatch(void);
+bool nb_pc_irq_pending(void);
+/* Called by the trap stub for vectors >= 32. */
+void nb_pc_irq_entry(struct nb_pc_frame *f);
+/* MSI / MSI-X message for vector (delivered to the boot CPU). */
+uint64_t nb_pc_msi_address(void);
+uint32_t nb_pc_msi_data(int vector);
+/* Per-vector counts for `stats`. */
+void nb_pc_irq_print(void (*print)(void *arg, const char *line), void *arg);
+
+void nb_pc_apic_init(void);
+/* An ACPI table by signature ("APIC", "FACP"), checksum verified; NULL if
+ * there is no ACPI or no such table. */
+const uint8_t *nb_pc_acpi_find(const char sig[4]);
+uint32_t nb_pc_lapic_read(unsigned reg);
+void nb_pc_lapic_write(unsigned reg, uint32_t v);   /* mask the 8259s, enable the LAPIC, find IOAPICs */
+void nb_pc_lapic_eoi(void);
+void nb_pc_ioapic_mask(unsigned gsi, bool masked);
+/* Program the IOAPIC entry of gsi (masked until nb_pc_ioapic_mask). */
+int nb_pc_ioapic_route(unsigned gsi, int vector, bool level, bool active_low);
+
+/* ---- time (clock.c) ---- */
+
+void nb_pc_clock_init(void);      /* calibrate the TSC */
+void nb_pc_timer_init(void);      /* LAPIC timer (after apic init) */
+/* Fire the timer vector at (or somewhat before) deadline_ns. */
+void nb_pc_timer_arm(uint64_t deadline_ns);
+uint64_t nb_pc_tsc_hz(void);
+const char *nb_pc_clock_source(void);   /* how the TSC was calibrated */
+const char *nb_pc_timer_mode(void);     /* "tsc-deadline" or "one-shot" */
+/* Busy-wait for a bounded hardware handshake (us microseconds). */
+void nb_pc_udelay(uint64_t us);
+
+/* ---- CPU features (cpu.c) ---- */
+
+struct nb_pc_cpu {
+    char vendor[13];
+    char brand[49];
+    bool rdrand, rdseed, tsc_deadline, invariant_tsc, nx, pdpe1gb, x2apic;
+    bool hypervisor;
+    char hv_vendor[13];
+};
+extern struct nb_pc_cpu nb_pc_cpu;
+void nb_pc_cpu_init(void);
+/* "sse2 sse3 ..." for the banner. */
+void nb_pc_cpu_features(char *buf, size_t len);
+
+/* ---- platform services (platform.c, serial.c, libc/malloc.c) ---- */
+
+/* Where nb_platform_entropy's bytes come from, for the banner. */
+const char *nb_pc_entropy_source(void);
+/* Times nb_platform_wait halted the CPU. */
+uint64_t nb_pc_halt_count(void);
+/* Called from the event loop when the console has input. */
+void nb_pc_console_set_handler(void (*fn)(void));
+void nb_pc_heap_print(void (*print)(void *arg, const char *line), void *arg);
+
+/* ---- network (virtio_net.c, l2test.c) ---- */
+
+struct nb_iface;
+void nb_pc_virtio_net_print(void (*print)(void *arg, const char *line), void *arg);
+/* Packets the virtio-net drivers hold (posted or in flight). */
+uint64_t nb_pc_virtio_net_held(void);
+/* ifc's input becomes the ARP/ICMP echo test responder for ip. */
+void nb_pc_l2test_attach(struct nb_iface *ifc, const uint8_t ip[4]);
+/* ifc's input logs frames at debug level and drops them. */
+void nb_pc_l2_log_attach(struct nb_iface *ifc);
+void nb_pc_l2test_print(void (*print)(void *arg, const char *line), void *arg);
+/* Register the `txburst` shell command. */
+void nb_pc_l2test_register(void);
+
+/* ---- power (power.c) ---- */
+
+NB_PC_NORETURN void nb_pc_reboot(void);
+void nb_pc_poweroff(void);
+
+#endif

@@ -1,0 +1,28 @@
+;; A guest using the boot imports: with and without the boot capability,
+;; streaming a kernel in pieces, and the errors each misuse gets.
+(module
+  (import "neoboot" "boot_begin" (func $begin (param i32 i64 i32) (result i32)))
+  (import "neoboot" "boot_append" (func $append (param i32 i32 i32) (result i32)))
+  (import "neoboot" "boot_cmdline" (func $cmdline (param i32 i32) (result i32)))
+  (import "neoboot" "boot_exec" (func $exec (result i32)))
+  (import "neoboot" "boot_error" (func $error (param i32 i32) (result i32)))
+  (memory (export "memory") 1 1)
+  (data (i32.const 0x100) "console=ttyS0")
+  (data (i32.const 0x200) "bad\0acommand")
+  ;; 0x400: a 32-byte digest (all zeros) no data matches
+  (func (export "begin_kernel") (result i32)
+    (call $begin (i32.const 0) (i64.const 64) (i32.const 0x400)))
+  (func (export "begin_bad_item") (result i32)
+    (call $begin (i32.const 7) (i64.const 64) (i32.const 0x400)))
+  (func (export "begin_negative") (result i32)
+    (call $begin (i32.const 0) (i64.const -5) (i32.const 0x400)))
+  (func (export "append32") (result i32)
+    (call $append (i32.const 0) (i32.const 0x800) (i32.const 32)))
+  (func (export "cmdline_ok") (result i32)
+    (call $cmdline (i32.const 0x100) (i32.const 13)))
+  (func (export "cmdline_control") (result i32)
+    (call $cmdline (i32.const 0x200) (i32.const 12)))
+  (func (export "exec") (result i32) (call $exec))
+  (func (export "error_len") (result i32)
+    (call $error (i32.const 0x1000) (i32.const 200)))
+)

@@ -1,0 +1,20 @@
+;; Fuzz seed: loops, branches, memory and a table.
+(module
+  (memory 1 2)
+  (table 4 funcref)
+  (global $g (mut i32) (i32.const 0))
+  (elem (i32.const 0) $a $b)
+  (type $t (func (param i32) (result i32)))
+  (func $a (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+  (func $b (param i32) (result i32) (i32.mul (local.get 0) (local.get 0)))
+  (func (export "run") (result i32) (local i32 i64 f64)
+    (loop $l
+      (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+      (i32.store (i32.and (local.get 0) (i32.const 0xfff)) (local.get 0))
+      (local.set 1 (i64.add (local.get 1) (i64.extend_i32_u (local.get 0))))
+      (local.set 2 (f64.add (local.get 2) (f64.convert_i32_s (local.get 0))))
+      (br_if $l (i32.lt_u (local.get 0) (i32.const 100))))
+    (drop (memory.grow (i32.const 1)))
+    (global.set $g (call_indirect (type $t) (i32.const 7) (i32.and (local.get 0) (i32.const 1))))
+    (block (br_table 0 0 (i32.const 0)))
+    (i32.wrap_i64 (local.get 1))))

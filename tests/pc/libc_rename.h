@@ -1,0 +1,73 @@
+/*
+ * Forced into every pc libc source when it is compiled for the host unit
+ * tests: gives each function an nbl_ name so the host's own libc (and the
+ * sanitizers built on it) keeps using its own. libc_host.h declares the
+ * renamed functions for the tests.
+ */
+#define memcpy nbl_memcpy
+#define memmove nbl_memmove
+#define memset nbl_memset
+#define memcmp nbl_memcmp
+#define memchr nbl_memchr
+#define memrchr nbl_memrchr
+#define strlen nbl_strlen
+#define strnlen nbl_strnlen
+#define strcmp nbl_strcmp
+#define strncmp nbl_strncmp
+#define strchr nbl_strchr
+#define strrchr nbl_strrchr
+#define strstr nbl_strstr
+#define strcpy nbl_strcpy
+#define strncpy nbl_strncpy
+#define strcat nbl_strcat
+#define strncat nbl_strncat
+#define strlcpy nbl_strlcpy
+#define strspn nbl_strspn
+#define strcspn nbl_strcspn
+#define strpbrk nbl_strpbrk
+#define strtok_r nbl_strtok_r
+#define strdup nbl_strdup
+#define strndup nbl_strndup
+#define strerror nbl_strerror
+#define strcasecmp nbl_strcasecmp
+#define strncasecmp nbl_strncasecmp
+#define snprintf nbl_snprintf
+#define vsnprintf nbl_vsnprintf
+#define sprintf nbl_sprintf
+#define vsprintf nbl_vsprintf
+#define strtol nbl_strtol
+#define strtoul nbl_strtoul
+#define strtoll nbl_strtoll
+#define strtoull nbl_strtoull
+#define atoi nbl_atoi
+#define atol nbl_atol
+#define abs nbl_abs
+#define labs nbl_labs
+#define llabs nbl_llabs
+#define qsort nbl_qsort
+#define bsearch nbl_bsearch
+#define errno nbl_errno
+#define fabs nbl_fabs
+#define fabsf nbl_fabsf
+#define copysign nbl_copysign
+#define copysignf nbl_copysignf
+#define sqrt nbl_sqrt
+#define sqrtf nbl_sqrtf
+#define trunc nbl_trunc
+#define truncf nbl_truncf
+#define floor nbl_floor
+#define floorf nbl_floorf
+#define ceil nbl_ceil
+#define ceilf nbl_ceilf
+#define rint nbl_rint
+#define rintf nbl_rintf
+#define nearbyint nbl_nearbyint
+#define nearbyintf nbl_nearbyintf
+#define round nbl_round
+#define roundf nbl_roundf
+#define fmin nbl_fmin
+#define fmax nbl_fmax
+#define fminf nbl_fminf
+#define fmaxf nbl_fmaxf
+#define ldexp nbl_ldexp
+#define frexp nbl_frexp

@@ -1,0 +1,516 @@
+#!/usr/bin/env python3
+"""Integration tests for the pc image under QEMU.
+
+    pc_qemu.py --image neoboot.elf boot --machine pc|q35|microvm[,opts]
+    pc_qemu.py --image neoboot.elf ping --machine pc|q35|microvm
+    pc_qemu.py --image neoboot.elf fault
+    pc_qemu.py --image neoboot.elf idle
+    pc_qemu.py --image neoboot.elf minmem
+
+QEMU runs with TCG (this machine's /dev/kvm cannot run guests). Set
+NB_QEMU_ACCEL=kvm to try KVM first; a KVM start that fails falls back to TCG.
+The serial console is QEMU's stdio; a reader thread collects its lines.
+Every wait has a timeout, and QEMU, TAP devices and network namespaces are
+removed on every exit path. Exit status: 0 pass, 1 fail, 77 skipped.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+SKIP = 77
+GUEST_IP = "10.0.2.15"
+HOST_IP = "10.0.2.2"
+
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+class Qemu:
+    """One QEMU process with the serial console on stdio."""
+
+    def __init__(self, image, machine, mem="128M", append="", net=None,
+                 prefix=(), accel=None, monitor=None):
+        self.lines = []
+        self.cond = threading.Condition()
+        self.proc = None
+        self.start_time = None
+        self.image = image
+        self.machine = machine
+        self.mem = mem
+        self.append = append
+        self.net = net or []
+        self.prefix = list(prefix)
+        self.accel = accel
+        self.monitor = monitor  # a UNIX socket path for the human monitor
+
+    extra = []
+
+    def cmd(self, accel):
+        c = self.prefix + [
+            "qemu-system-x86_64", "-accel", accel, "-M", self.machine,
+            "-m", self.mem, "-nodefaults", "-display", "none",
+            "-monitor", ("unix:%s,server=on,wait=off" % self.monitor
+                         if self.monitor else "none"),
+            "-serial", "stdio", "-no-reboot",
+            "-kernel", self.image,
+        ]
+        if self.append:
+            c += ["-append", self.append]
+        return c + self.net + Qemu.extra
+
+    def start(self):
+        accels = ["tcg"]
+        want = os.environ.get("NB_QEMU_ACCEL", "tcg")
+        if want in ("kvm", "auto") and os.access("/dev/kvm", os.R_OK | os.W_OK):
+            accels = ["kvm", "tcg"]
+        for accel in accels:
+            self._spawn(accel)
+            if accel == "tcg":
+                return
+            # KVM may start and then die (a software /dev/kvm): give it a
+            # few seconds to print the banner, else fall back to TCG.
+            if self.wait_for(r"NeoBoot pc", 10, fatal=False):
+                return
+            log("KVM start failed; falling back to TCG")
+            self.stop()
+            self.lines = []
+
+    def _spawn(self, accel):
+        self.accel = accel
+        cmd = self.cmd(accel)
+        log("$ " + " ".join(cmd))
+        self.start_time = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        t = threading.Thread(target=self._reader, daemon=True)
+        t.start()
+
+    def _reader(self):
+        for raw in iter(self.proc.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            with self.cond:
+                self.lines.append((time.monotonic(), line))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait_for(self, pattern, timeout, start=0, fatal=True):
+        """First line matching pattern (from line index start): (index,
+        match, seconds since QEMU start)."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        i = start
+        with self.cond:
+            while True:
+                while i < len(self.lines):
+                    t, line = self.lines[i]
+                    m = rx.search(line)
+                    if m:
+                        return i, m, t - self.start_time
+                    i += 1
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and i >= len(self.lines)):
+                    break
+                self.cond.wait(min(left, 0.5))
+        if fatal:
+            self.dump()
+            state = "exited %s" % self.proc.returncode if self.proc.poll() is not None else "running"
+            raise Fail("no line matching %r within %ss (QEMU %s)" % (pattern, timeout, state))
+        return None
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def hmp(self, command):
+        """Run one human-monitor command (needs monitor=PATH)."""
+        import socket
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        try:
+            s.connect(self.monitor)
+            s.sendall((command + "\n").encode())
+            time.sleep(0.5)
+        finally:
+            s.close()
+
+    def dump(self, last=40):
+        with self.cond:
+            tail = self.lines[-last:]
+        log("---- serial console (last %d lines) ----" % len(tail))
+        for _, line in tail:
+            log("| " + line)
+        log("----")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(5)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(5)
+
+
+NIC_OPTS = ""
+
+
+def user_net(machine):
+    """A NIC on a restricted slirp backend: it can reach nothing outside."""
+    dev = "virtio-net-device" if machine.startswith("microvm") else "virtio-net-pci"
+    return ["-netdev", "user,id=n0,restrict=on",
+            "-device", dev + ",netdev=n0" + NIC_OPTS]
+
+
+def check_qemu():
+    if not shutil.which("qemu-system-x86_64"):
+        raise Skip("qemu-system-x86_64 not installed (scripts/setup.sh installs it)")
+
+
+# ---------------------------------------------------------------- boot
+
+
+def cmd_boot(args):
+    check_qemu()
+    mon = "/tmp/nbpc-mon-%d.sock" % os.getpid()
+    q = Qemu(args.image, args.machine, mem="64M", net=user_net(args.machine),
+             monitor=mon)
+    try:
+        q.start()
+        q.wait_for(r"NeoBoot pc", 30)
+        _, m, _ = q.wait_for(r"memory: (\d+) MiB RAM", 30)
+        if not 55 <= int(m.group(1)) <= 64:
+            raise Fail("memory reported as %s MiB for -m 64M" % m.group(1))
+        _, cm, _ = q.wait_for(r"clock: TSC ([\d.]+) MHz \(calibrated by ([^)]*)\)", 30)
+        mhz = float(cm.group(1))
+        if not 100 <= mhz <= 10000:
+            raise Fail("implausible TSC frequency %s MHz" % mhz)
+        _, m, t = q.wait_for(r"eth0: up, MAC ([0-9a-f:]{17}), link up", 30)
+        log("PASS %s: banner, TSC %.3f MHz (%s), eth0 up with MAC %s %.2f s "
+            "after QEMU started (%s)" % (args.machine, mhz, cm.group(2),
+                                         m.group(1), t, q.accel))
+        # a timer deadline: LAPIC timer -> hlt ends -> the loop runs it
+        _, tm, _ = q.wait_for(r"timer: a 20 ms sleep took ([\d.]+) ms", 5)
+        if not 19.9 <= float(tm.group(1)) < 500:
+            raise Fail("a 20 ms sleep took %s ms" % tm.group(1))
+        log("timer: a 20 ms sleep took %s ms" % tm.group(1))
+        # link state: the config-change interrupt reaches nb_iface_set_link
+        q.hmp("set_link n0 off")
+        q.wait_for(r"eth0: link down", 10)
+        q.hmp("set_link n0 on")
+        q.wait_for(r"eth0: link up", 10, q.wait_for(r"eth0: link down", 1)[0])
+        log("link: down and up again via config-change interrupts")
+        # the console answers (serial receive interrupt -> event loop -> shell)
+        q.send("stats\npc\n")
+        q.wait_for(r"leak check: .*: ok", 20)
+    finally:
+        q.stop()
+        if os.path.exists(mon):
+            os.unlink(mon)
+
+
+# ---------------------------------------------------------------- ping
+
+
+def run(cmd, check=True, timeout=60, **kw):
+    log("$ " + " ".join(cmd))
+    return subprocess.run(cmd, check=check, timeout=timeout, text=True,
+                          capture_output=True, **kw)
+
+
+def cmd_ping(args):
+    check_qemu()
+    if not shutil.which("ping") or not shutil.which("ip"):
+        raise Skip("ping/ip not installed (iputils-ping, iproute2)")
+    if not os.path.exists("/dev/net/tun"):
+        raise Skip("/dev/net/tun missing: no TAP devices here")
+    if os.geteuid() != 0:
+        # Not root: re-run this command in a new user+network namespace,
+        # where QEMU can still create a TAP if /dev/net/tun lets us open it.
+        if not os.access("/dev/net/tun", os.R_OK | os.W_OK):
+            raise Skip("not root and /dev/net/tun is not accessible: cannot "
+                       "make a TAP device (run as root, as CI does)")
+        if os.environ.get("NB_IN_USERNS"):
+            raise Skip("cannot create a network namespace (need root or unshare -rn)")
+        if not shutil.which("unshare"):
+            raise Skip("not root and no unshare(1)")
+        env = dict(os.environ, NB_IN_USERNS="1")
+        r = subprocess.run(["unshare", "-rn", sys.executable] + sys.argv, env=env)
+        return r.returncode
+    ns = None
+    if not os.environ.get("NB_IN_USERNS"):
+        ns = "nbpc%d" % os.getpid()
+    tap = "nbtap0"
+    nsx = ["ip", "netns", "exec", ns] if ns else []
+    microvm = args.machine.startswith("microvm")
+    dev = "virtio-net-device" if microvm else "virtio-net-pci"
+    net = ["-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % tap,
+           "-device", "%s,netdev=n0,mac=52:54:00:12:34:56%s" % (dev, NIC_OPTS)]
+    q = Qemu(args.image, args.machine, mem="64M",
+             append="neoboot.test=echo neoboot.ip=%s" % GUEST_IP, net=net,
+             prefix=nsx)
+    try:
+        if ns:
+            run(["ip", "netns", "add", ns])
+        run(nsx + ["ip", "link", "set", "lo", "up"])
+        q.start()
+        q.wait_for(r"test responder for", 30)
+        _, drv, _ = q.wait_for(r"virtio_net: (eth0: .* bytes)", 30)
+        log("driver: " + drv.group(1))
+        q.wait_for(r"eth0: up, MAC", 30)
+        run(nsx + ["ip", "addr", "add", HOST_IP + "/24", "dev", tap])
+        run(nsx + ["ip", "link", "set", tap, "up"])
+        r = run(nsx + ["ping", "-c", "20", "-i", "0.2", "-W", "5", GUEST_IP],
+                check=False, timeout=90)
+        log(r.stdout.strip())
+        m = re.search(r"(\d+) packets transmitted, (\d+) received", r.stdout)
+        if not m or int(m.group(2)) != 20:
+            q.dump()
+            raise Fail("ping -c 20: %s" % (m.group(0) if m else r.stdout + r.stderr))
+        rtt = re.search(r"= ([\d.]+)/([\d.]+)/([\d.]+)", r.stdout)
+        log("PASS ping: 20/20 replies, rtt min/avg/max %s ms" %
+            ("/".join(rtt.groups()) if rtt else "?"))
+
+        # A flood of large echo requests: the receive ring must keep being
+        # refilled and every transmitted reply freed on completion.
+        t0 = time.monotonic()
+        # -l 64: up to 64 requests in flight, so the rings see bursts
+        r = run(nsx + ["ping", "-f", "-l", "64", "-c", "2000", "-s", "1400",
+                       "-W", "1", GUEST_IP], check=False, timeout=180)
+        dt = time.monotonic() - t0
+        log("\n".join(r.stdout.strip().splitlines()[-3:]))  # not the dots
+        m = re.search(r"(\d+) packets transmitted, (\d+) received", r.stdout)
+        if not m:
+            raise Fail("flood ping gave no summary: %s" % (r.stdout + r.stderr))
+        sent, got = int(m.group(1)), int(m.group(2))
+        if got < 0.98 * sent:
+            q.dump()
+            raise Fail("flood ping: only %d of %d replies" % (got, sent))
+        log("PASS flood: %d/%d replies of 1400 bytes in %.1f s (%.0f/s)" %
+            (got, sent, dt, got / dt))
+
+        start = len(q.lines)
+        q.send("stats\npc\n")
+        _, m, _ = q.wait_for(r"leak check: (\d+) live packets = (\d+) held by "
+                             r"drivers \+ (\d+) queued: (\w+)", 30, start)
+        i, st, _ = q.wait_for(r"l2test: (\d+) ARP replies, (\d+) echo replies", 5, start)
+        _, rx, _ = q.wait_for(r"  rx (\d+) pkts .* dropped (\d+)", 5, start)
+        _, tx, _ = q.wait_for(r"  tx (\d+) pkts .* busy (\d+), errors (\d+)", 5, start)
+        _, vn, _ = q.wait_for(r"eth0: virtio-net irqs (\d+).* tx done (\d+)", 5, start)
+        log("guest: rx %s frames (%s dropped), tx %s frames (%s busy), %s echo "
+            "replies, %s tx completions freed, %s" %
+            (rx.group(1), rx.group(2), tx.group(1), tx.group(2), st.group(2),
+             vn.group(2), m.group(0)))
+        if m.group(4) != "ok":
+            raise Fail("packet leak: " + m.group(0))
+        if int(st.group(2)) < 20 + got:
+            raise Fail("guest counted %s echo replies, host got %d" %
+                       (st.group(2), 20 + got))
+        # every transmitted frame was completed and freed
+        if int(vn.group(2)) != int(tx.group(1)):
+            raise Fail("tx %s sent but %s completed" % (tx.group(1), vn.group(2)))
+
+        # Transmit back-pressure: the guest sends a burst as fast as its ring
+        # takes frames, waiting for tx_ready whenever the ring is full; the
+        # host must see every frame exactly once.
+        burst = 5000
+        counter = subprocess.Popen(
+            nsx + [sys.executable, os.path.join(os.path.dirname(__file__),
+                                                "count_frames.py"),
+                   tap, "0x88b5", str(burst)],
+            stdout=subprocess.PIPE, text=True)
+        def tap_rx():
+            r = run(nsx + ["ip", "-s", "-j", "link", "show", "dev", tap])
+            return json.loads(r.stdout)[0]["stats64"]["rx"]["packets"]
+        try:
+            ready = counter.stdout.readline().strip()
+            if not ready.startswith("ready"):
+                raise Fail("frame counter did not start")
+            rx0 = tap_rx()
+            start = len(q.lines)
+            q.send("txburst %d\n" % burst)
+            _, b, _ = q.wait_for(r"txburst: done, (\d+) frames sent in (\d+) ms, "
+                                 r"ring full (\d+) times, resumed (\d+) times",
+                                 120, start)
+            out, _ = counter.communicate(timeout=90)
+            rx1 = tap_rx()
+        finally:
+            if counter.poll() is None:
+                counter.kill()
+                counter.wait()
+        c = re.search(r"frames (\d+) unique (\d+)", out or "")
+        log("txburst: guest %s; the TAP counted %d frames in; raw socket %s%s" %
+            (b.group(0), rx1 - rx0, c.group(0) if c else out,
+             " (small buffer: unprivileged)" if ready != "ready" else ""))
+        # the device's counter sees every frame (the guest may also have
+        # answered an ARP probe meanwhile); the raw socket proves each
+        # sequence number arrived once, when its buffer could hold a burst
+        if int(b.group(1)) != burst or rx1 - rx0 < burst or \
+                (ready == "ready" and (not c or int(c.group(2)) != burst)):
+            raise Fail("txburst: not every frame arrived exactly once")
+        start = len(q.lines)
+        q.send("stats\npc\n")
+        _, m, _ = q.wait_for(r"leak check: .*: (\w+)$", 30, start)
+        _, tx, _ = q.wait_for(r"  tx (\d+) pkts .* busy (\d+), errors (\d+)", 5, start)
+        _, vn, _ = q.wait_for(r"eth0: virtio-net irqs (\d+).* tx done (\d+) "
+                              r"\(watchdog (\d+)\)", 5, start)
+        if int(vn.group(3)):
+            log("note: the tx watchdog found completions %s times (a late or "
+                "lost interrupt)" % vn.group(3))
+        if m.group(1) != "ok" or int(vn.group(2)) != int(tx.group(1)):
+            raise Fail("after txburst: %s, tx %s sent, %s completed" %
+                       (m.group(0), tx.group(1), vn.group(2)))
+        log("PASS txburst: %d/%d frames at the host, ring full %s times, every "
+            "sent frame freed on completion (%s)" % (rx1 - rx0, burst,
+                                                    b.group(3), m.group(0)))
+        log("PASS %s: virtio-net end to end, no leaked packets" % args.machine)
+    finally:
+        q.stop()
+        if ns:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+# ---------------------------------------------------------------- fault
+
+
+def cmd_fault(args):
+    check_qemu()
+    for mode, what in (("fault", "page fault"), ("ud2", "invalid opcode")):
+        q = Qemu(args.image, "pc", mem="64M", append="neoboot.test=" + mode)
+        try:
+            q.start()
+            q.wait_for(r"CPU exception \d+ \(%s\)" % what, 30)
+            i, _, _ = q.wait_for(r"Call trace:", 10)
+            chain = []
+            for fn in ("nb_pc_fault_inner", "nb_pc_fault_outer", "nb_pc_start"):
+                i, m, _ = q.wait_for(r"\] (%s)\+0x[0-9a-f]+" % fn, 10, i)
+                chain.append(m.group(0)[2:])
+            q.wait_for(r"RIP: .*", 1)
+            log("PASS %s: symbolized trace %s" % (mode, " <- ".join(chain)))
+        finally:
+            q.stop()
+
+
+# ---------------------------------------------------------------- idle
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields after the command: state is [0]; utime [11], stime [12]
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cmd_idle(args):
+    check_qemu()
+    q = Qemu(args.image, "pc", mem="64M", append="neoboot.test=idle")
+    try:
+        q.start()
+        q.wait_for(r"boot: ready", 30)
+        time.sleep(1)
+        c0, t0 = cpu_seconds(q.proc.pid), time.monotonic()
+        time.sleep(5)
+        c1, t1 = cpu_seconds(q.proc.pid), time.monotonic()
+        pct = 100 * (c1 - c0) / (t1 - t0)
+        start = len(q.lines)
+        q.send("stats\npc\n")
+        _, m, _ = q.wait_for(r"cpu: (\d+) halts", 20, start)
+        log("idle: QEMU (TCG) used %.2f%% of a CPU over %.1f s; guest halted "
+            "%s times" % (pct, t1 - t0, m.group(1)))
+        if int(m.group(1)) < 1:
+            raise Fail("the guest never halted")
+        if pct >= 5.0:
+            raise Fail("idle CPU %.2f%% >= 5%%" % pct)
+        log("PASS idle: %.2f%% < 5%%" % pct)
+    finally:
+        q.stop()
+
+
+# ---------------------------------------------------------------- minmem
+
+
+def boots_with(image, mem, machine="pc"):
+    q = Qemu(image, machine, mem=mem, net=user_net(machine))
+    try:
+        q.start()
+        ok = q.wait_for(r"eth0: up, MAC", 30, fatal=False) is not None
+        if ok:
+            q.send("stats\npc\n")
+            ok = q.wait_for(r"leak check: .*: ok", 20, fatal=False) is not None
+        return ok
+    finally:
+        q.stop()
+
+
+def cmd_minmem(args):
+    check_qemu()
+    if not boots_with(args.image, "64M"):
+        raise Fail("does not boot with -m 64M")
+    log("PASS boots with -m 64M")
+    lo, hi = 1, 64  # lo fails (or is untested), hi boots
+    if boots_with(args.image, "%dM" % lo):
+        hi = lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if boots_with(args.image, "%dM" % mid):
+            hi = mid
+        else:
+            lo = mid
+    log("PASS smallest -m that boots (pc, eth0 up): %d MiB" % hi)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--image", required=True)
+    ap.add_argument("--nic-opts", default="",
+                    help="appended to the virtio-net -device, e.g. ,vectors=0")
+    ap.add_argument("--qemu-arg", action="append", default=[],
+                    help="extra QEMU argument (repeatable)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for name in ("boot", "ping"):
+        p = sub.add_parser(name)
+        p.add_argument("--machine", default="pc")
+    for name in ("fault", "idle", "minmem"):
+        sub.add_parser(name)
+    args = ap.parse_args()
+    global NIC_OPTS
+    NIC_OPTS = args.nic_opts
+    Qemu.extra = list(args.qemu_arg)
+    if not os.path.exists(args.image):
+        print("SKIP: %s not built (NB_PC_IMAGE off?)" % args.image)
+        return SKIP
+    try:
+        rc = globals()["cmd_" + args.cmd](args)
+        return rc or 0
+    except Skip as e:
+        print("SKIP: %s" % e)
+        return SKIP
+    except Fail as e:
+        print("FAIL: %s" % e)
+        return 1
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+    sys.exit(main())
