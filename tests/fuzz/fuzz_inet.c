@@ -10,9 +10,10 @@
  * what the stack is waiting for (its DHCP transaction id, its DNS query's
  * port and id, its TCP connection's sequence numbers).
  *
- * Input: a mode byte (0: static address with a TCP listener, a TCP
- * connect, a UDP socket, a DNS lookup and a ping in flight; 1: a DHCP
- * client in SELECTING), then records [kind u8][len u16le][bytes].
+ * Input: a mode byte (bit 0 clear: static address with a TCP listener, a
+ * TCP connect, a UDP socket, a DNS lookup and a ping in flight; set: a DHCP
+ * client in SELECTING; bit 1: the listener answers with SYN cookies), then
+ * records [kind u8][len u16le][bytes].
  */
 #include <neoboot/err.h>
 #include <neoboot/inet.h>
@@ -25,6 +26,7 @@
 #include <neoboot/util.h>
 
 #include "memlink.h"
+#include "net/inet/inet_priv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +46,7 @@ static struct {
     uint16_t tcp_port;
     uint32_t tcp_seq;
     uint16_t ping_id;
+    uint32_t listener_isn; /* our SYN-ACK's (a cookie, in cookie mode) */
 } seen;
 
 static void wire_input(struct nb_iface *ifc, struct nb_pkt *p)
@@ -66,9 +69,11 @@ static void wire_input(struct nb_iface *ifc, struct nb_pkt *p)
                     seen.dns_id = nb_be16(l4 + 8);
                 }
             } else if (ip[9] == 6 && p->len >= 14 + ihl + 20) {
-                if (l4[13] & 0x02) { /* SYN */
+                if ((l4[13] & 0x12) == 0x02) { /* our SYN */
                     seen.tcp_port = nb_be16(l4);
                     seen.tcp_seq = nb_be32(l4 + 4);
+                } else if ((l4[13] & 0x12) == 0x12 && nb_be16(l4) == 80) {
+                    seen.listener_isn = nb_be32(l4 + 4);
                 }
             } else if (ip[9] == 1 && l4[0] == 8) {
                 seen.ping_id = nb_be16(l4 + 4);
@@ -202,6 +207,8 @@ static void record(uint8_t kind, const uint8_t *b, size_t n)
         nb_put_be16(seg + 2, to_listener ? 80 : seen.tcp_port);
         if (!to_listener)
             nb_put_be32(seg + 8, seen.tcp_seq + 1 + (uint32_t)(buf[0] & 3));
+        else if (buf[0] & 1)
+            nb_put_be32(seg + 8, seen.listener_isn + 1); /* ACK our SYN-ACK / cookie */
         uint8_t hl = (uint8_t)(seg[12] >> 4);
         if (hl < 5 || (size_t)hl * 4 > k)
             seg[12] = (uint8_t)(5 << 4 | (seg[12] & 15));
@@ -298,6 +305,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nb_sock *l = NULL, *c = NULL, *u = NULL;
     struct nb_dns_query *q = NULL;
     struct nb_ping *pg = NULL;
+    inet_tcp_set_cookie_threshold((data[0] & 2) ? 0 : 256);
     if (data[0] & 1) {
         nb_inet_dhcp_start(stack_end);
     } else {

@@ -40,6 +40,10 @@ seeds = {
            + rec(3, struct.pack("!HHIIBBHHH", 0, 0, 1001, 0, 0x50, 0x18, 65535, 0, 0) + b"data")
            + rec(3, struct.pack("!HHIIBBHHH", 0, 0, 1005, 0, 0x50, 0x11, 65535, 0, 0))
            + rec(3, struct.pack("!HHIIBBHHH", 0, 0, 5000, 0, 0x50, 0x04, 0, 0, 0) + b"x"),
+    "cookie": b"\x02" + arp + rec(3, struct.pack("!HHIIBBHHH", 0, 0, 7, 0, 0x60, 0x02, 65535, 0, 0)
+                                + b"\x02\x04\x05\xb4" + b"x")
+              + rec(3, b"\x01" + struct.pack("!HIIBBHHH", 0, 8, 0, 0x50, 0x18, 65535, 0, 0)[1:]
+                    + b"hello"),
     "syn": b"\x00" + arp + rec(3, struct.pack("!HHIIBBHHH", 0, 0, 7, 0, 0x60, 0x02, 65535, 0, 0)
                                + b"\x02\x04\x05\xb4" + b"x"),
     "icmp": b"\x00" + arp + rec(4, b"\x01\x00\x00\x00\x00\x00\x00\x01" + b"payload")

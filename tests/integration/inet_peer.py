@@ -233,11 +233,16 @@ def cmd_syn_flood(tap, mac, ip, port, seconds, rate="0"):
                                 int(port), rnd.getrandbits(32)))
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((tap, 0))
+    import signal
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     t = time.time()
     end = t + float(seconds)
     sent = 0
-    while time.time() < end:
+    while time.time() < end and not stop:
         for i, f in enumerate(frames):
+            if stop:
+                break
             try:
                 s.send(f)
                 sent += 1

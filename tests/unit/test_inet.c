@@ -24,6 +24,15 @@
 
 static struct nb_stack *st;
 
+void inet_tcp_set_cookie_threshold(uint32_t count); /* src/net/inet (tests) */
+
+static void collect_line(void *arg, const char *line)
+{
+    char *text = arg;
+    size_t n = strlen(text);
+    snprintf(text + n, 4096 - n, "%s\n", line);
+}
+
 static void print_line(void *arg, const char *line)
 {
     (void)arg;
@@ -326,6 +335,31 @@ static void test_tcp_background_close(void **state)
     assert_int_equal(nb_stack_objects(st), before);
 }
 
+/* With SYN cookies forced on, connections (IPv4 and IPv6) still open and
+ * carry data: the pcb is made when the cookie comes back. */
+static void test_tcp_syn_cookies(void **state)
+{
+    (void)state;
+    inet_tcp_set_cookie_threshold(0);
+    struct nb_addr addrs[2] = {lo4(7010), lo6(7010)};
+    for (int k = 0; k < 2; k++) {
+        nb_sock *c, *a, *l;
+        tcp_pair(addrs[k], &c, &a, &l);
+        char buf[64000];
+        memset(buf, 'c', sizeof buf);
+        assert_int_equal(nb_send(c, buf, sizeof buf, 0), (long)sizeof buf);
+        nb_setopt(a, NB_SO_RCVTIMEO, 2 * NB_NS_PER_S);
+        assert_int_equal(nb_recv(a, buf, sizeof buf, NB_MSG_WAITALL), (long)sizeof buf);
+        nb_close(c);
+        nb_close(a);
+        nb_close(l);
+    }
+    inet_tcp_set_cookie_threshold(256);
+    char text[4096] = "";
+    nb_net_print_stats(collect_line, text);
+    assert_non_null(strstr(text, "tcp_syn_cookies_ok=2"));
+}
+
 static void test_udp_basic(void **state)
 {
     (void)state;
@@ -565,6 +599,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_addr_in_use_and_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_backlog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_background_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_syn_cookies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_basic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_queue_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_connected, setup, teardown),

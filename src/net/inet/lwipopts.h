@@ -41,7 +41,7 @@
 #define MEMP_NUM_PBUF 1024      /* PBUF_REF/ROM headers (fragments, loopback) */
 #define MEMP_NUM_RAW_PCB 8
 #define MEMP_NUM_UDP_PCB 256
-#define MEMP_NUM_TCP_PCB 2048
+#define MEMP_NUM_TCP_PCB 2048   /* 512 half-open at most (tcp.c) + the rest */
 #define MEMP_NUM_TCP_PCB_LISTEN 64
 #define MEMP_NUM_TCP_SEG 8192   /* bounds all queued TCP segments */
 #define MEMP_NUM_REASSDATA 32
