@@ -46,6 +46,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,9 @@ NB_LOG_MODULE(tap);
 #define VNET 10                               /* sizeof(struct virtio_net_hdr) */
 #define RX_MAX (VNET + 14 + 4 + 65535)        /* a GSO frame, VLAN tag room */
 #define COPY_BELOW 16384                       /* smaller frames get their own buffer */
+/* Headroom of receive buffers: inet builds its zero-copy pbuf there, and
+ * 64 + VNET puts IP headers on 16-byte boundaries. */
+#define RX_HEADROOM 64
 #define CO_MAX (14 + 65535)                    /* one IP packet's worth */
 
 struct tap_dev {
@@ -340,7 +344,7 @@ static void tap_event(void *arg, int fd, uint32_t ev)
         return;
     for (int i = 0; i < RX_BATCH; i++) {
         if (!d->spare)
-            d->spare = nb_pkt_alloc(0, RX_MAX);
+            d->spare = nb_pkt_alloc(RX_HEADROOM, RX_MAX);
         struct nb_pkt *p = d->spare;
         uint8_t *buf = p ? p->data : d->scratch;
         ssize_t n = read(fd, buf, RX_MAX);
@@ -447,6 +451,10 @@ struct nb_iface *nb_tap_open(const char *name, const char *tapname, int *err)
     }
     bool gso = false;
     if (vnet) {
+        /* 64 KiB receive buffers come and go at line rate: keep freed heap
+         * memory for reuse instead of returning and faulting it in again. */
+        mallopt(M_MMAP_THRESHOLD, 1 << 20);
+        mallopt(M_TRIM_THRESHOLD, 64 << 20);
         int sz = VNET;
         unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
         if (ioctl(fd, TUNSETVNETHDRSZ, &sz) == 0 && ioctl(fd, TUNSETOFFLOAD, off) == 0)
