@@ -152,7 +152,12 @@
 #define LWIP_ALTCP 0
 
 /* --- checksums --- */
-#define LWIP_CHECKSUM_ON_COPY 1
+/* Per-netif control: a driver with checksum offload (nb_iface.offload) has
+ * lwIP skip TCP checksums. Summing while copying in tcp_write would be
+ * wasted then, so checksums are computed at output, where the netif is
+ * known. */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
+#define LWIP_CHECKSUM_ON_COPY 0
 #define CHECKSUM_GEN_IP 1
 #define CHECKSUM_GEN_UDP 1
 #define CHECKSUM_GEN_TCP 1

@@ -170,6 +170,12 @@ static err_t if_init(struct netif *nif)
     nif->mtu6 = nif->mtu;
     nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
                  NETIF_FLAG_MLD6;
+    u16_t csum = NETIF_CHECKSUM_ENABLE_ALL;
+    if (ifc->offload & NB_IFACE_TX_TCP_CSUM)
+        csum &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
+    if (ifc->offload & NB_IFACE_RX_TCP_CSUM)
+        csum &= (u16_t)~NETIF_CHECKSUM_CHECK_TCP;
+    NETIF_SET_CHECKSUM_CTRL(nif, csum);
     nif->output = etharp_output;
     nif->output_ip6 = ethip6_output;
     nif->linkoutput = if_linkoutput;

@@ -9,9 +9,10 @@
  * virtio_net_hdr) and offer TSO and checksum offload (TUNSETOFFLOAD):
  *
  *   receive: Linux hands us whole TSO bursts (up to 64 KiB) with the TCP
- *   checksum left partial. We complete the checksum and pass the frame up
- *   as one large TCP segment (lwIP takes segments larger than the MTU), so
- *   one read and one pass through lwIP carry 44 segments.
+ *   checksum left partial (the data never left its memory) and we pass
+ *   the frame up as one large TCP segment (lwIP takes segments larger
+ *   than the MTU), so one read and one pass through lwIP carry 44
+ *   segments. TCP checksums of other frames are verified here.
  *
  *   transmit: lwIP sends MSS-sized segments in bursts. Consecutive
  *   segments of one TCP flow are merged here into one frame marked for
@@ -19,8 +20,10 @@
  *   the burst; Linux takes it as one packet (it segments only if it must
  *   forward it). Anything else goes out as it came.
  *
- * The net core and lwIP see ordinary frames with correct checksums either
- * way. NEOBOOT_TAP_OFFLOAD=0 in the environment turns offloads off (for
+ * TCP checksums are the driver's job both ways (nb_iface.offload): lwIP
+ * neither computes nor checks them on this interface, we mark segments for
+ * Linux to complete, and a capture shows them unfinished, as on Linux with
+ * offloads. NEOBOOT_TAP_OFFLOAD=0 in the environment turns offloads off (for
  * comparisons); they are also off if the kernel refuses them.
  *
  * Receive reads straight into a spare maximum-size packet; small frames are
@@ -86,7 +89,7 @@ struct tap_dev {
     uint32_t co_next_seq;
     struct nb_work flush_work;
 
-    uint64_t gso_rx, gso_tx, gso_tx_segs, csum_done, rx_nomem;
+    uint64_t gso_rx, gso_tx, gso_tx_segs, csum_done, csum_bad, rx_nomem;
     uint8_t scratch[RX_MAX];
 };
 
@@ -136,6 +139,61 @@ static uint16_t csum16(const uint8_t *p, size_t n, uint32_t start)
     return (uint16_t)t;
 }
 
+/* Where the TCP header of a frame starts, for checksum offload: IPv4 (any
+ * header length, not a fragment) or IPv6 (hop-by-hop, routing and
+ * destination options headers skipped; not a fragment). 0: not TCP, or
+ * TCP we cannot take apart (*odd is set then). */
+static size_t tcp_l4(const uint8_t *f, size_t len, bool *v6, bool *odd)
+{
+    *odd = false;
+    if (len < 14 + 20)
+        return 0;
+    uint16_t type = nb_be16(f + 12);
+    if (type == 0x0800) {
+        const uint8_t *ip = f + 14;
+        size_t ihl = (size_t)(ip[0] & 15) * 4;
+        if ((ip[0] >> 4) != 4 || ip[9] != 6 || ihl < 20)
+            return 0;
+        if ((nb_be16(ip + 6) & 0x3FFF) || 14 + ihl + 20 > len) {
+            *odd = true; /* a fragment of TCP, or too short */
+            return 0;
+        }
+        *v6 = false;
+        return 14 + ihl;
+    }
+    if (type != 0x86DD || len < 14 + 40)
+        return 0;
+    uint8_t next = f[14 + 6];
+    size_t off = 14 + 40;
+    for (int hops = 0; hops < 8 && (next == 0 || next == 43 || next == 60); hops++) {
+        if (off + 8 > len)
+            return 0;
+        next = f[off];
+        off += ((size_t)f[off + 1] + 1) * 8;
+    }
+    if (next == 44) {
+        /* a fragment: if it carries TCP, its checksum spans all of them */
+        if (off + 8 <= len && f[off] == 6)
+            *odd = true;
+        return 0;
+    }
+    if (next != 6)
+        return 0;
+    if (off + 20 > len) {
+        *odd = true;
+        return 0;
+    }
+    *v6 = true;
+    return off;
+}
+
+/* The TCP pseudo-header's sum (16 bits, network order, not complemented). */
+static uint16_t tcp_pseudo(const uint8_t *f, bool v6, size_t tcplen)
+{
+    return v6 ? csum16(f + 14 + 8, 32, 6 + (uint32_t)tcplen)
+              : csum16(f + 14 + 12, 8, 6 + (uint32_t)tcplen);
+}
+
 /* --- transmit --- */
 
 static void tap_watch(struct tap_dev *d)
@@ -169,27 +227,25 @@ static int co_flush(struct tap_dev *d)
         return 0;
     uint8_t *f = d->co + VNET;
     uint8_t hdr[VNET] = {0};
+    size_t l3 = 14, tcplen = d->co_len - d->co_l4;
     if (d->co_segs > 1) {
-        size_t l3 = 14, tcplen = d->co_len - d->co_l4;
-        uint32_t pseudo;
         if (!d->co_v6) {
             nb_put_be16(f + l3 + 2, (uint16_t)(d->co_len - l3));
             f[l3 + 10] = f[l3 + 11] = 0;
             nb_put_be16(f + l3 + 10, (uint16_t)~csum16(f + l3, 20, 0));
-            pseudo = csum16(f + l3 + 12, 8, 6 + (uint32_t)tcplen);
         } else {
             nb_put_be16(f + l3 + 4, (uint16_t)(d->co_len - l3 - 40));
-            pseudo = csum16(f + l3 + 8, 32, 6 + (uint32_t)tcplen);
         }
-        /* partial checksum: the pseudo-header's sum, completed by Linux */
-        nb_put_be16(f + d->co_l4 + 16, (uint16_t)pseudo);
-        hdr[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
         hdr[1] = d->co_v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
         nb_put_le16(hdr + 2, (uint16_t)d->co_hdrs);
         nb_put_le16(hdr + 4, d->co_mss);
-        nb_put_le16(hdr + 6, (uint16_t)d->co_l4);
-        nb_put_le16(hdr + 8, 16);
     }
+    /* partial checksum: the pseudo-header's sum, completed by Linux (lwIP
+     * leaves TCP checksums to us: NB_IFACE_TX_TCP_CSUM) */
+    nb_put_be16(f + d->co_l4 + 16, tcp_pseudo(f, d->co_v6, tcplen));
+    hdr[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    nb_put_le16(hdr + 6, (uint16_t)d->co_l4);
+    nb_put_le16(hdr + 8, 16);
     int rc = write_frame(d, hdr, f, d->co_len);
     if (rc == NB_ENOBUFS)
         return rc; /* kept; EPOLLOUT retries */
@@ -311,7 +367,18 @@ static int tap_send(struct nb_iface *ifc, struct nb_pkt *pkt)
             return 0;
         }
     }
-    int rc = write_frame(d, NULL, pkt->data, pkt->len);
+    uint8_t hdr[VNET] = {0};
+    bool v6, odd;
+    size_t l4 = d->gso ? tcp_l4(pkt->data, pkt->len, &v6, &odd) : 0;
+    if (l4) {
+        /* any other TCP segment (SYN, FIN, pure ACK...): lwIP left its
+         * checksum to us as well */
+        nb_put_be16(pkt->data + l4 + 16, tcp_pseudo(pkt->data, v6, pkt->len - l4));
+        hdr[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        nb_put_le16(hdr + 6, (uint16_t)l4);
+        nb_put_le16(hdr + 8, 16);
+    }
+    int rc = write_frame(d, hdr, pkt->data, pkt->len);
     if (rc == 0)
         nb_pkt_free(pkt);
     return rc;
@@ -319,8 +386,9 @@ static int tap_send(struct nb_iface *ifc, struct nb_pkt *pkt)
 
 /* --- receive --- */
 
-/* Complete a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM): the field
- * holds the pseudo-header's sum; add the rest and store its complement. */
+/* Complete a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM) that lwIP will
+ * check (UDP, ICMP): the field holds the pseudo-header's sum; add the rest
+ * and store its complement. */
 static bool finish_csum(uint8_t *f, size_t len, const uint8_t *hdr)
 {
     size_t start = nb_le16(hdr + 6), off = nb_le16(hdr + 8);
@@ -328,6 +396,40 @@ static bool finish_csum(uint8_t *f, size_t len, const uint8_t *hdr)
         return false;
     uint16_t sum = csum16(f + start, len - start, 0);
     nb_put_be16(f + start + off, (uint16_t)~sum);
+    return true;
+}
+
+/*
+ * Receive checksums (we declare NB_IFACE_RX_TCP_CSUM, so lwIP does not look
+ * at TCP checksums): frames marked NEEDS_CSUM come from the host kernel's
+ * own memory and never had a checksum to go wrong, DATA_VALID ones were
+ * verified by Linux or a NIC; for the rest we verify TCP here, and drop
+ * TCP we cannot take apart (fragments, odd headers: never sent by Linux
+ * to a TAP, and not to be let through unchecked).
+ */
+static bool rx_tcp_ok(struct tap_dev *d, const uint8_t *f, size_t len)
+{
+    bool v6, odd;
+    size_t l4 = tcp_l4(f, len, &v6, &odd);
+    if (odd) {
+        d->csum_bad++;
+        return false;
+    }
+    if (!l4)
+        return true; /* not TCP: lwIP checks it */
+    size_t tcplen = len - l4;
+    if (!v6) {
+        size_t iplen = nb_be16(f + 14 + 2);
+        if (iplen < l4 - 14 || iplen > len - 14)
+            return false;
+        tcplen = iplen - (l4 - 14);
+    }
+    uint16_t sum = csum16(f + l4, tcplen, tcp_pseudo(f, v6, tcplen));
+    if (sum != 0xFFFF) {
+        d->csum_bad++;
+        return false;
+    }
+    d->csum_done++;
     return true;
 }
 
@@ -365,11 +467,20 @@ static void tap_event(void *arg, int fd, uint32_t ev)
         }
         uint8_t *frame = buf + off;
         size_t len = (size_t)n - off;
-        if (d->vnet) {
+        if (d->gso) {
             if (buf[1] != VIRTIO_NET_HDR_GSO_NONE)
                 d->gso_rx++;
-            if ((buf[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) && finish_csum(frame, len, buf))
-                d->csum_done++;
+            if (buf[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+                /* partial: TCP goes up as it is; anything else (UDP)
+                 * gets its checksum finished for lwIP to check */
+                bool v6, odd;
+                size_t l4 = tcp_l4(frame, len, &v6, &odd);
+                if (l4 != nb_le16(buf + 6))
+                    finish_csum(frame, len, buf);
+            } else if (!(buf[0] & VIRTIO_NET_HDR_F_DATA_VALID) && !rx_tcp_ok(d, frame, len)) {
+                d->ifc.stats.rx_errors++;
+                continue;
+            }
         }
         struct nb_pkt *q;
         if (len < COPY_BELOW) {
@@ -491,6 +602,8 @@ struct nb_iface *nb_tap_open(const char *name, const char *tapname, int *err)
     d->ifc.ops = &tap_ops;
     d->ifc.priv = d;
     d->ifc.mtu = mtu + 14;
+    if (gso)
+        d->ifc.offload = NB_IFACE_TX_TCP_CSUM | NB_IFACE_RX_TCP_CSUM;
     /* A stable, locally administered MAC derived from the TAP's name, so
      * link-local addresses are the same from run to run. */
     uint32_t h = 2166136261u;
@@ -517,9 +630,10 @@ void nb_tap_close(struct nb_iface *ifc)
         return;
     struct tap_dev *d = ifc->priv;
     nb_iface_unregister(ifc);
-    NB_DEBUG("%s: GSO frames in %llu, out %llu (%llu segments), checksums completed %llu",
-             ifc->name, (unsigned long long)d->gso_rx, (unsigned long long)d->gso_tx,
-             (unsigned long long)d->gso_tx_segs, (unsigned long long)d->csum_done);
+    NB_DEBUG("%s: GSO frames in %llu, out %llu (%llu segments), TCP checksums verified %llu, "
+             "bad %llu", ifc->name, (unsigned long long)d->gso_rx, (unsigned long long)d->gso_tx,
+             (unsigned long long)d->gso_tx_segs, (unsigned long long)d->csum_done,
+             (unsigned long long)d->csum_bad);
     nb_pkt_free(d->spare);
     close(d->fd);
     free(d->co);
