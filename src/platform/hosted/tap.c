@@ -561,7 +561,11 @@ struct nb_iface *nb_tap_open(const char *name, const char *tapname, int *err)
         return NULL;
     }
     bool gso = false;
-    if (vnet) {
+    if (!vnet) {
+        /* offloads stay set on the device after an earlier user: clear
+         * them, or Linux sends us TSO bursts with partial checksums */
+        ioctl(fd, TUNSETOFFLOAD, 0u);
+    } else {
         /* 64 KiB receive buffers come and go at line rate: keep freed heap
          * memory for reuse instead of returning and faulting it in again. */
         mallopt(M_MMAP_THRESHOLD, 1 << 20);
