@@ -65,7 +65,7 @@ best() { # the best of REPS runs of a command printing "<number> <unit> ..."
     local b=0 v
     for _ in $(seq "$REPS"); do
         v=$("$@" | awk '{print $1}')
-        b=$(echo "if ($v > $b) $v else $b" | bc -l)
+        b=$(awk -v v="$v" -v b="$b" 'BEGIN { print (v > b ? v : b) }')
     done
     printf '%.1f' "$b"
 }
@@ -105,7 +105,7 @@ ve_rx=$(best $NSA "$TB" send 192.168.91.2 9 "$SECS")
 ve_tx=$(best $NSA "$TB" recv 192.168.91.2 19 "$SECS")
 ve_cps=$(best $NSA "$TB" cps 192.168.91.2 7 "$SECS")
 
-pct() { echo "scale=0; 100 * $1 / $2" | bc -l; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%d", b ? 100 * a / b : 0 }'; }
 printf '\n%-24s %10s %10s %10s %10s   %s\n' "MiB/s" "NeoBoot" "NeoBoot" "TAP" "Linux" "ratios"
 printf '%-24s %10s %10s %10s %10s   %s\n' "" "offloads" "1500B only" "frames" "veth" "(NeoBoot/frames, 1500B/frames, NeoBoot/veth)"
 printf '%-24s %10s %10s %10s %10s   %s%% %s%% %s%%\n' "Linux -> NeoBoot (rx)" "$nb_rx" "$nf_rx" "$pump_rx" \

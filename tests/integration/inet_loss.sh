@@ -33,7 +33,7 @@ wait_for 10 $NS bash -c 'ss -ltn | grep -q "192.168.79.1:9000 "' || fail "socat 
 start=$(date +%s.%N)
 timeout 400 $NS "$NEOBOOT_FAST" nc --net tap:tapa --ip 192.168.79.2/24 -w 30 192.168.79.1:9000 \
     < /dev/null > "$T/down.got" 2> "$T/nc1.log" || fail "download: $(tail -n 3 "$T/nc1.log")"
-t1=$(echo "$(date +%s.%N) - $start" | bc)
+t1=$(since "$start")
 [ "$(sha "$T/down.got")" = "$(sha "$T/down")" ] || fail "download differs ($(stat -c %s "$T/down.got") bytes)"
 pass "Linux -> NeoBoot through 5% loss + reordering + duplication: $MIB MiB intact in ${t1%.*} s"
 
@@ -46,7 +46,7 @@ start=$(date +%s.%N)
 timeout 400 $NS "$NEOBOOT_FAST" nc --net tap:tapa --ip 192.168.79.2/24 -w 30 192.168.79.1:9001 \
     < "$T/up" > /dev/null 2> "$T/nc2.log" || fail "upload: $(tail -n 3 "$T/nc2.log")"
 wait_for 30 bash -c "! kill -0 $SINK 2>/dev/null" || fail "the sink did not finish"
-t2=$(echo "$(date +%s.%N) - $start" | bc)
+t2=$(since "$start")
 [ "$(sha "$T/up.got")" = "$(sha "$T/up")" ] || fail "upload differs ($(stat -c %s "$T/up.got") bytes)"
 pass "NeoBoot -> Linux through the same wire: $UP_MIB MiB intact in ${t2%.*} s"
 kill "${PIDS[0]}" 2>/dev/null || true

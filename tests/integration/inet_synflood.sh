@@ -29,7 +29,7 @@ for i in 1 2 3 4 5; do
         ok=$((ok + 1))
     fi
 done
-took=$(printf '%.2f' "$(echo "$(date +%s.%N) - $start" | bc)")
+took=$(since "$start")
 kill -0 $FLOODER 2>/dev/null || fail "the flood ended before the real clients did ($took s): make it longer"
 kill $FLOODER
 wait $FLOODER || true
