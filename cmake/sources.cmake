@@ -6,6 +6,7 @@ set(NB_CORE_SOURCES
   src/abi/handles.c
   src/abi/neoboot_abi.c
   src/abi/netinfo.c
+  src/boot/chain.c
   src/boot/http.c
   src/boot/linux.c
   src/lib/err.c
@@ -27,6 +28,7 @@ set(NB_CORE_SOURCES
   src/net/inet/ping.c
   src/net/inet/config.c
   src/net/inet/port.c
+  src/shell/cmd_app.c
   src/shell/cmd_boot.c
   src/shell/console.c
   src/shell/lineedit.c
@@ -39,6 +41,9 @@ set(NB_CORE_SOURCES
   src/wasm/interp.c
   src/wasm/runtime.c
   src/abi/wasi.c
+  src/boot/appcfg.c
+  src/boot/bundle.c
+  src/boot/runner.c
 )
 
 set(NB_HOSTED_SOURCES
@@ -56,6 +61,8 @@ set(NB_HOSTED_SOURCES
   src/platform/hosted/tap.c
   src/platform/hosted/vsock_uds.c
   src/platform/hosted/cmd_wasm.c
+  src/platform/hosted/cmd_image.c
+  src/platform/hosted/cmd_qemu.c
 )
 
 # lwIP 2.1.3, unpacked by scripts/setup.sh from Debian's source package

@@ -13,6 +13,7 @@ pkgs=(
   build-essential cmake ninja-build pkg-config   # the build
   clang lld libclang-rt-14-dev                   # sanitizers, libFuzzer
   wasi-libc libclang-rt-14-dev-wasm32            # wasm apps (clang --target=wasm32-wasi)
+  llvm                                           # llvm-ar: the SDK's libneoboot.a (wasm objects)
   libcmocka-dev                                  # unit tests
   libcjson-dev                                   # wasm spec-test runner (reads wast2json output)
   libslirp-dev                                   # unprivileged user-mode networking
@@ -22,6 +23,8 @@ pkgs=(
   python3-pexpect                                # driving consoles (shell, serial) in tests
   iputils-ping                                   # pc image tests: ping over TAP
   wrk tshark busybox-static ipxe ipxe-qemu      # load, capture, netboot peers
+  netcat-openbsd                                 # SDK tests: nc against echo.wasm
+  nginx-light                                    # bench/http: the reference web server
   xz-utils dpkg-dev ca-certificates
 )
 

@@ -62,6 +62,6 @@ void nb_app_get_stats(const struct nb_app *app, struct nb_app_stats *out);
 /* Layout sizes of the structures the ABI exchanges with guests. */
 #define NB_ABI_ADDR_SIZE 32     /* struct nb_addr */
 #define NB_ABI_POLLFD_SIZE 12   /* {i32 handle, u32 events, u32 revents} */
-#define NB_ABI_NETIF_SIZE 256   /* see docs/abi.md */
+#define NB_ABI_NETIF_SIZE 320   /* see docs/abi.md */
 
 #endif

@@ -54,6 +54,7 @@ enum nb_ip6_origin {
 };
 
 #define NB_INET_MAX_IP6 5
+#define NB_INET_BOOT_FILE_MAX 128
 #define NB_INET_MAX_DNS 3
 
 struct nb_inet_ip6 {
@@ -91,6 +92,10 @@ struct nb_inet_ifstatus {
     uint32_t lease_s, t1_s, t2_s; /* as granted by the last ACK */
     uint32_t lease_left_s;  /* until the lease expires (0 when not bound) */
     uint32_t dhcp_acks;     /* leases obtained or renewed so far */
+    /* network boot (from the last ACK): BOOTP file name or option 67, and
+     * the next server (siaddr); "" and 0.0.0.0 when the server gave none */
+    char boot_file[NB_INET_BOOT_FILE_MAX];
+    uint8_t next_server[4];
 };
 
 /* Status of an Ethernet interface of the inet stack: 0, NB_ENODEV if it

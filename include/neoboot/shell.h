@@ -39,6 +39,10 @@ void nb_shell_clear_quit(void);
 /* Command names starting with prefix (sorted), at most max. */
 size_t nb_shell_complete(const char *prefix, const char **names, size_t max);
 
+/* The app `run bundled` and `chain bundled` use (the image's or boot
+ * module's); the platform sets it at boot. */
+void nb_shell_set_bundled(const void *buf, size_t len);
+
 /* --- the line editor (lineedit.c) --- */
 
 #define NB_LINEEDIT_HISTORY 32
@@ -76,6 +80,9 @@ void nb_console_shell_start(nb_lineedit_write_fn write, void *arg);
 /* Console input; runs commands as lines complete. */
 void nb_console_shell_input(const char *bytes, size_t n);
 bool nb_console_shell_running(void);
+/* Print a fresh prompt (and the line being typed) after other output,
+ * e.g. when an app has ended and the shell is the console's again. */
+void nb_console_shell_reprompt(void);
 /* A status line updated in place (progress bars) on the console shell's
  * terminal; nothing when no console shell runs. _done ends it. */
 void nb_console_status(const char *text);

@@ -51,6 +51,14 @@ struct nb_wasi_config {
      */
     void (*wait_until)(void *arg, uint64_t deadline_ns);
     void *wait_arg;
+    /*
+     * Is stdio fd (0-2) a terminal? wasi-libc's isatty() asks
+     * fd_fdstat_get, and programs decide on progress bars and buffering
+     * by it, so output redirected to a file must not look like a tty.
+     * Returns 0 for "not a terminal" (reported as filetype unknown).
+     * NULL: every stdio fd is a terminal (a console).
+     */
+    int (*is_terminal)(void *io, int fd);
 };
 
 /*

@@ -52,6 +52,24 @@
 #define NB_EPROTO (-65)
 #define NB_EPROTONOSUPPORT (-66)
 #define NB_ETIMEDOUT (-73)
+/* The rest of the runtime's codes (include/neoboot/err.h; NB_E2BIG, which
+ * random() returns, and the boot codes are with the boot imports below);
+ * the SDK uses NB_ELOOP (redirects), NB_ENAMETOOLONG and others. */
+#define NB_EBUSY (-10)
+#define NB_ECANCELED (-11)
+#define NB_EEXIST (-20)
+#define NB_EILSEQ (-25)
+#define NB_ELOOP (-32)
+#define NB_ENAMETOOLONG (-37)
+#define NB_ENETRESET (-39)
+#define NB_ENODEV (-43)
+#define NB_ENOSPC (-51)
+#define NB_ENOTSOCK (-57)
+#define NB_EOVERFLOW (-61)
+#define NB_EPERM (-63)
+#define NB_EPROTOTYPE (-67)
+#define NB_ERANGE (-68)
+#define NB_ENOTCAPABLE (-76)
 
 /* --- families, types, flags, options --- */
 #define NB_AF_INET 2
@@ -59,6 +77,7 @@
 #define NB_AF_VSOCK 40
 #define NB_SOCK_STREAM 1
 #define NB_SOCK_DGRAM 2
+#define NB_SOCK_SEQPACKET 5
 
 #define NB_VMADDR_CID_ANY 0xFFFFFFFFu
 #define NB_VMADDR_CID_HOST 2u
@@ -87,6 +106,11 @@
 #define NB_SO_FAMILY 12
 #define NB_SO_RCVLOWAT 13
 #define NB_SO_NREAD 14
+#define NB_SO_BROADCAST 15
+#define NB_TCP_KEEPIDLE 16      /* ns */
+#define NB_TCP_KEEPINTVL 17     /* ns */
+#define NB_TCP_KEEPCNT 18
+#define NB_SO_RXDROPS 19
 
 #define NB_POLLIN 0x001
 #define NB_POLLOUT 0x004
@@ -128,7 +152,7 @@ struct nb_pollfd {
 };
 _Static_assert(sizeof(struct nb_pollfd) == 12, "nb_pollfd is 12 bytes");
 
-/* One network interface (nb_netif): 256 bytes. */
+/* One network interface (nb_netif): 320 bytes. */
 struct nb_netif {
     char name[16];
     uint32_t index;           /* 1-based; scope id for link-local IPv6 */
@@ -155,12 +179,11 @@ struct nb_netif {
         uint8_t reserved;
     } ip6[4];
     uint8_t gw6[16];
-    uint8_t reserved1[16];
-    char boot_file[64];       /* DHCP boot file name (option 67 / file), if any */
+    char boot_file[128];      /* DHCP boot file name (option 67 / file), if any */
     uint8_t next_server[4];   /* DHCP next server (siaddr) */
-    uint8_t reserved2[4];
+    uint8_t reserved[20];
 };
-_Static_assert(sizeof(struct nb_netif) == 256, "nb_netif is 256 bytes");
+_Static_assert(sizeof(struct nb_netif) == 320, "nb_netif is 320 bytes");
 
 #define NB_NETIF_UP 1
 #define NB_NETIF_CARRIER 2

@@ -7,7 +7,7 @@
 
 #include <neoboot/abi.h>
 
-/* Fill the 256-byte guest netif record for the index-th interface of st
+/* Fill the 320-byte guest netif record for the index-th interface of st
  * (0-based, registration order). 0, or NB_ENOENT past the last. */
 int nb_abi_netif_fill(struct nb_stack *st, int32_t index, uint8_t *out);
 

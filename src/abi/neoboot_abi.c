@@ -729,7 +729,7 @@ static const struct {
     {"peername", "(ip32)i", h_peername},
     {"poll", "(a12I)i", h_poll},
     {"resolve", "(bia32I)i", h_resolve},
-    {"netif", "(ip256)i", h_netif},
+    {"netif", "(ip320)i", h_netif},
     {"stats", "(b)i", h_stats},
     {"clock", "(i)I", h_clock},
     {"sleep", "(I)i", h_sleep},

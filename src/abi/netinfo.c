@@ -69,6 +69,8 @@ int nb_abi_netif_fill(struct nb_stack *st, int32_t index, uint8_t *out)
     }
     if (st4.has_gw6)
         memcpy(out + 152, st4.gw6, 16);
+    memcpy(out + 168, st4.boot_file, strlen(st4.boot_file)); /* NUL-padded by the memset */
+    memcpy(out + 296, st4.next_server, 4);
     return 0;
 }
 

@@ -201,9 +201,11 @@ static int w_fd_fdstat_get(nb_wasm_hcall *hc, const union nb_wasm_arg *a, union 
     int fd = a[0].i32;
     if (fd < 0 || fd > 2)
         return ret(r, NB_EBADF);
+    const struct nb_wasi_config *c = cfg_of(hc);
     uint8_t *st = a[1].mem.ptr;
     memset(st, 0, 24);
-    st[0] = 2; /* character device */
+    /* character device, unless the embedder knows it is a file or pipe */
+    st[0] = c->is_terminal && !c->is_terminal(c->io, fd) ? 0 : 2;
     /* Rights: fd_read (bit 1) for stdin, fd_write (bit 6) for the others;
      * no seek or tell, which is how wasi-libc's isatty() knows a tty. */
     put64(st + 8, fd == 0 ? 1u << 1 : 1u << 6);

@@ -8,6 +8,7 @@
  */
 #include <neoboot/shell.h>
 
+#include <stdio.h>
 #include <string.h>
 
 static struct nb_lineedit editor;
@@ -41,13 +42,27 @@ void nb_console_shell_input(const char *bytes, size_t n)
         const char *line;
         if (!nb_lineedit_key(&editor, bytes[i], &line))
             continue;
-        nb_shell_exec(line, print_line, NULL);
+        /* a command may run the loop for long (run, wget) and this is
+         * entered again for what is typed meanwhile: the editor's line
+         * may change under it, so run a copy */
+        char cmd[NB_SHELL_LINE_MAX];
+        snprintf(cmd, sizeof cmd, "%s", line);
+        nb_shell_exec(cmd, print_line, NULL);
         if (nb_shell_quit_requested()) {
             running = false;
             return;
         }
         nb_lineedit_prompt(&editor);
     }
+}
+
+void nb_console_shell_reprompt(void)
+{
+    if (!running || !editor.write)
+        return;
+    editor.write(editor.arg, "\r\n", 2);
+    editor.write(editor.arg, editor.prompt, strlen(editor.prompt));
+    editor.write(editor.arg, editor.buf, editor.len);
 }
 
 static bool status_shown;

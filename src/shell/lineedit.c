@@ -258,6 +258,11 @@ int nb_lineedit_key(struct nb_lineedit *le, char ch, const char **line)
         le->buf[le->len] = 0;
         history_add(le, le->buf);
         snprintf(le->done, sizeof le->done, "%s", le->buf);
+        /* A fresh line at once: keys typed while this command still runs
+         * (a long `run`, a download) start the next line, not this one. */
+        le->len = le->cursor = 0;
+        le->buf[0] = 0;
+        le->hist_pos = -1;
         *line = le->done;
         return 1;
     case 0x7f:

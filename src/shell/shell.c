@@ -212,6 +212,7 @@ static struct nb_shell_cmd builtins[] = {
 
 void nb_shell_register_net(void);  /* cmd_net.c: ifconfig, dhcp, ping, dns */
 void nb_shell_register_boot(void); /* cmd_boot.c: wget, sha256, files, rm, boot, ... */
+void nb_shell_register_app(void);  /* cmd_app.c: run, chain, stop */
 
 static void register_builtins(void)
 {
@@ -223,4 +224,5 @@ static void register_builtins(void)
         nb_shell_register(&builtins[i]);
     nb_shell_register_net();
     nb_shell_register_boot();
+    nb_shell_register_app();
 }

@@ -5,7 +5,15 @@
     pc_qemu.py --image neoboot.elf ping --machine pc|q35|microvm
     pc_qemu.py --image neoboot.elf fault
     pc_qemu.py --image neoboot.elf idle
-    pc_qemu.py --image neoboot.elf minmem
+    pc_qemu.py --image neoboot.elf minmem [--app]
+    pc_qemu.py --image neoboot.elf --neoboot BIN --apps DIR app --machine M
+    pc_qemu.py --image neoboot.elf --neoboot BIN --apps DIR fetch [--tap]
+    pc_qemu.py --image neoboot.elf --neoboot BIN --apps DIR corrupt
+    pc_qemu.py --image neoboot.elf --neoboot BIN --apps DIR idle --app
+    pc_qemu.py --image neoboot.elf --neoboot BIN --apps DIR qemu-cmd
+
+The app tests build images with `neoboot image build` (BIN is the hosted
+neoboot) around the SDK's apps in DIR (httpd.wasm, fetch.wasm).
 
 QEMU runs with TCG (this machine's /dev/kvm cannot run guests). Set
 NB_QEMU_ACCEL=kvm to try KVM first; a KVM start that fails falls back to TCG.
@@ -21,8 +29,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.request
 
 SKIP = 77
 GUEST_IP = "10.0.2.15"
@@ -45,7 +55,7 @@ class Qemu:
     """One QEMU process with the serial console on stdio."""
 
     def __init__(self, image, machine, mem="128M", append="", net=None,
-                 prefix=(), accel=None, monitor=None):
+                 prefix=(), accel=None, monitor=None, initrd=None, cpu=None):
         self.lines = []
         self.cond = threading.Condition()
         self.proc = None
@@ -58,6 +68,8 @@ class Qemu:
         self.prefix = list(prefix)
         self.accel = accel
         self.monitor = monitor  # a UNIX socket path for the human monitor
+        self.initrd = initrd
+        self.cpu = cpu
 
     extra = []
 
@@ -70,6 +82,10 @@ class Qemu:
             "-serial", "stdio", "-no-reboot",
             "-kernel", self.image,
         ]
+        if self.cpu:
+            c += ["-cpu", self.cpu]
+        if self.initrd:
+            c += ["-initrd", self.initrd]
         if self.append:
             c += ["-append", self.append]
         return c + self.net + Qemu.extra
@@ -176,11 +192,14 @@ class Qemu:
 NIC_OPTS = ""
 
 
-def user_net(machine):
-    """A NIC on a restricted slirp backend: it can reach nothing outside."""
+def user_net(machine, fwd=None, restrict=True):
+    """A NIC on slirp. restrict=on: it can reach nothing outside (port
+    forwards from the host still work)."""
     dev = "virtio-net-device" if machine.startswith("microvm") else "virtio-net-pci"
-    return ["-netdev", "user,id=n0,restrict=on",
-            "-device", dev + ",netdev=n0" + NIC_OPTS]
+    nd = "user,id=n0,restrict=%s" % ("on" if restrict else "off")
+    if fwd:
+        nd += ",hostfwd=tcp:127.0.0.1:%d-:%d" % fwd
+    return ["-netdev", nd, "-device", dev + ",netdev=n0" + NIC_OPTS]
 
 
 def check_qemu():
@@ -424,6 +443,8 @@ def cpu_seconds(pid):
 
 def cmd_idle(args):
     check_qemu()
+    if args.app:
+        return idle_app(args)
     q = Qemu(args.image, "pc", mem="64M", append="neoboot.test=idle")
     try:
         q.start()
@@ -454,7 +475,11 @@ def boots_with(image, mem, machine="pc"):
     q = Qemu(image, machine, mem=mem, net=user_net(machine))
     try:
         q.start()
-        ok = q.wait_for(r"eth0: up, MAC", 30, fatal=False) is not None
+        # with too little RAM for the image QEMU may not even start it
+        if q.wait_for(r"NeoBoot pc|\*\*\* PANIC", 10, fatal=False) is None:
+            return False
+        r = q.wait_for(r"eth0: up, MAC|\*\*\* PANIC|no Ethernet interface", 30, fatal=False)
+        ok = r is not None and "eth0: up" in r[1].group(0)
         if ok:
             q.send("stats\npc\n")
             ok = q.wait_for(r"leak check: .*: ok", 20, fatal=False) is not None
@@ -463,8 +488,44 @@ def boots_with(image, mem, machine="pc"):
         q.stop()
 
 
+def serves_with(image, mem, machine="pc"):
+    """Boots with the bundled httpd, and it answers through a forward."""
+    port = free_port()
+    q = Qemu(image, machine, mem=mem, cpu="max", net=user_net(machine, fwd=(port, 80)))
+    try:
+        q.start()
+        if q.wait_for(r"NeoBoot pc|\*\*\* PANIC", 10, fatal=False) is None:
+            log("-m %s: no banner within 10 s" % mem)
+            return False
+        # fail fast: a too-small machine panics or cannot start the app
+        r = q.wait_for(r"httpd: serving on tcp port 80|\*\*\* PANIC|could not start|"
+                       r"stopped after|refusing to run|no Ethernet interface", 30, fatal=False)
+        if r is None or "serving" not in r[1].group(0):
+            log("-m %s: %s" % (mem, r[1].group(0) if r else "no answer within 30 s"))
+            return False
+        body = http_get("http://127.0.0.1:%d/" % port, 20)
+        return body is not None and b"Hello from NeoBoot" in body
+    finally:
+        q.stop()
+
+
 def cmd_minmem(args):
     check_qemu()
+    if args.app:
+        with tempfile.TemporaryDirectory(prefix="nbpc") as tmp:
+            img = httpd_image(args, tmp)
+            if not serves_with(img, "64M"):
+                raise Fail("does not boot and serve with -m 64M")
+            log("PASS boots and serves HTTP with -m 64M")
+            lo, hi = 1, 64
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if serves_with(img, "%dM" % mid):
+                    hi = mid
+                else:
+                    lo = mid
+            log("PASS smallest -m that boots and serves (pc, httpd): %d MiB" % hi)
+        return
     if not boots_with(args.image, "64M"):
         raise Fail("does not boot with -m 64M")
     log("PASS boots with -m 64M")
@@ -479,6 +540,410 @@ def cmd_minmem(args):
             lo = mid
     log("PASS smallest -m that boots (pc, eth0 up): %d MiB" % hi)
 
+# ---------------------------------------------------------------- apps
+
+
+def free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_get(url, timeout):
+    """Body of a GET, or None; retries until timeout (the forward may not
+    be up the instant the app listens)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=max(1, deadline - time.monotonic())) as r:
+                return r.read()
+        except Exception as e:  # noqa: BLE001 - any failure is a retry
+            if time.monotonic() >= deadline:
+                log("GET %s failed: %s" % (url, e))
+                return None
+            time.sleep(0.3)
+
+
+def need_apps(args):
+    if not args.neoboot or not os.path.exists(args.neoboot):
+        raise Skip("the hosted neoboot was not given (--neoboot)")
+    for a in ("httpd.wasm", "fetch.wasm"):
+        if not os.path.exists(os.path.join(args.apps or "", a)):
+            raise Skip("SDK app %s not built (NB_SDK off?)" % a)
+
+
+def image_build(args, out, app, *opts, bundle=False):
+    cmd = [args.neoboot, "image", "bundle" if bundle else "build",
+           "--app", os.path.join(args.apps, app)] + list(opts) + ["-o", out]
+    if not bundle:
+        cmd += ["--base", args.image]
+    r = run(cmd, check=False)
+    if r.returncode != 0:
+        raise Fail("image %s failed: %s" % ("bundle" if bundle else "build",
+                                            r.stdout + r.stderr))
+    return out
+
+
+def httpd_image(args, tmp, *extra):
+    need_apps(args)
+    return image_build(args, os.path.join(tmp, "httpd.elf"), "httpd.wasm",
+                       "--arg", "--port", "--arg", "80", "--allow-listen", "tcp:80", *extra)
+
+
+def cmd_app(args):
+    """Boot with a bundled httpd: network up by DHCP, the app running, and
+    curl from the host through a port forward."""
+    check_qemu()
+    with tempfile.TemporaryDirectory(prefix="nbpc") as tmp:
+        img = httpd_image(args, tmp)
+        port = free_port()
+        q = Qemu(img, args.machine, mem="64M", cpu="max",
+                 net=user_net(args.machine, fwd=(port, 80)))
+        try:
+            q.start()
+            # (restricted slirp offers no router or DNS, only the lease)
+            _, m, t_net = q.wait_for(r"network up: eth0 (10\.0\.2\.15)/24 .*"
+                                     r"\(DHCP from 10\.0\.2\.2\)", 30)
+            _, _, t_app = q.wait_for(r"run: httpd: running", 30)
+            _, _, t_listen = q.wait_for(r"httpd: serving on tcp port 80", 30)
+            log("%s: network up (DHCP lease from slirp) %.2f s, app running %.2f s, "
+                "listening %.2f s after QEMU started (%s, -m 64M)" %
+                (args.machine, t_net, t_app, t_listen, q.accel))
+            t0 = time.monotonic()
+            r = run(["curl", "-sS", "-m", "20", "--retry", "3", "--retry-connrefused",
+                     "http://127.0.0.1:%d/" % port], check=False, timeout=90)
+            if r.returncode != 0 or "Hello from NeoBoot" not in r.stdout:
+                q.dump()
+                raise Fail("curl: rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+            log("curl: %r in %.2f s" % (r.stdout.strip(), time.monotonic() - t0))
+            t0 = time.monotonic()
+            r = run(["curl", "-sS", "-m", "60", "-o", "/dev/null", "-w", "%{size_download}",
+                     "http://127.0.0.1:%d/bytes/4194304" % port], check=False, timeout=90)
+            dt = time.monotonic() - t0
+            if r.returncode != 0 or r.stdout.strip() != "4194304":
+                raise Fail("curl /bytes/4194304: rc %d, %s%s" % (r.returncode, r.stdout,
+                                                                  r.stderr))
+            log("curl: 4 MiB from the guest in %.2f s (%.1f MiB/s over slirp)" %
+                (dt, 4 / dt))
+            # the console shell answers while the app serves
+            start = len(q.lines)
+            q.send("app\n")
+            q.wait_for(r"state: running", 20, start)
+            q.send("stats\n")
+            q.wait_for(r"eth0", 20, start)
+            log("PASS %s: DHCP, bundled app, curl through the forward, console" %
+                args.machine)
+        finally:
+            q.stop()
+
+
+def sha256_file(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+SERVER = r"""
+import functools, http.server, sys
+h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[3])
+h.func.log_message = lambda *a: None
+s = http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), h)
+print("ready", flush=True)
+s.serve_forever()
+"""
+
+
+def start_server(prefix, addr, port, directory):
+    p = subprocess.Popen(prefix + [sys.executable, "-c", SERVER, addr, str(port), directory],
+                         stdout=subprocess.PIPE, text=True, start_new_session=True)
+    if p.stdout.readline().strip() != "ready":
+        p.kill()
+        raise Fail("http.server did not start on %s:%d" % (addr, port))
+    return p
+
+
+def stop(p):
+    if p and p.poll() is None:
+        os.killpg(p.pid, signal.SIGTERM)
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(5)
+
+
+def cmd_fetch(args):
+    """fetch inside the VM downloads 64 MiB from python's http.server on
+    the host and checks its sha256; over slirp, or over a TAP device in a
+    namespace this test creates (with dnsmasq for DHCP)."""
+    check_qemu()
+    need_apps(args)
+    if args.tap:
+        for tool in ("ip", "dnsmasq"):
+            if not shutil.which(tool):
+                raise Skip("%s not installed (iproute2, dnsmasq-base)" % tool)
+        if not os.path.exists("/dev/net/tun"):
+            raise Skip("/dev/net/tun missing: no TAP devices here")
+        if os.geteuid() != 0:
+            raise Skip("not root: cannot make a network namespace with a TAP (CI runs "
+                       "as root)")
+    size = args.size << 20
+    with tempfile.TemporaryDirectory(prefix="nbpc") as tmp:
+        data = os.path.join(tmp, "www")
+        os.mkdir(data)
+        blob = os.path.join(data, "blob.bin")
+        with open(blob, "wb") as f:
+            for _ in range(args.size):
+                f.write(os.urandom(1 << 20))
+        digest = sha256_file(blob)
+        ns = "nbpc%d" % os.getpid() if args.tap else None
+        nsx = ["ip", "netns", "exec", ns] if ns else []
+        tap = "nbtap0"
+        srv = dns = q = None
+        try:
+            if ns:
+                host, port = HOST_IP, 8000
+                run(["ip", "netns", "add", ns])
+                run(nsx + ["ip", "link", "set", "lo", "up"])
+                run(nsx + ["ip", "tuntap", "add", "dev", tap, "mode", "tap"])
+                run(nsx + ["ip", "addr", "add", HOST_IP + "/24", "dev", tap])
+                run(nsx + ["ip", "link", "set", tap, "up"])
+                dns = subprocess.Popen(
+                    nsx + ["dnsmasq", "--no-daemon", "--conf-file=/dev/null",
+                           "--interface=" + tap, "--bind-interfaces", "--port=0", "--no-ping",
+                           "--dhcp-range=10.0.2.15,10.0.2.15,255.255.255.0,1h",
+                           "--dhcp-option=3," + HOST_IP, "--dhcp-leasefile=" +
+                           os.path.join(tmp, "leases"), "--log-facility=-"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    start_new_session=True)
+                net = ["-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % tap,
+                       "-device", "%s,netdev=n0" % ("virtio-net-device"
+                                                    if args.machine.startswith("microvm")
+                                                    else "virtio-net-pci")]
+                how = "TAP in namespace %s, DHCP from dnsmasq" % ns
+            else:
+                host, port = "127.0.0.1", free_port()
+                net = user_net(args.machine, restrict=False)
+                how = "slirp (guest 10.0.2.2 is the host's loopback)"
+            srv = start_server(nsx, host, port, data)
+            url = "http://%s:%d/blob.bin" % (HOST_IP, port)
+            # the app and its configuration as a boot module (QEMU -initrd):
+            # the SDK's fetch, body discarded (-n), sha256 and rate printed
+            bundle = image_build(args, os.path.join(tmp, "fetch.bundle"), "fetch.wasm",
+                                 "--args", "-n -q " + url, "--allow-connect",
+                                 "tcp:%s:%d" % (HOST_IP, port), "--on-exit", "poweroff",
+                                 bundle=True)
+            q = Qemu(args.image, args.machine, mem="64M", cpu="max", net=net, prefix=nsx,
+                     initrd=bundle)
+            q.start()
+            _, _, t_net = q.wait_for(r"network up: eth0 10\.0\.2\.15/24", 30)
+            q.wait_for(r"fetch from the boot module", 10)
+            _, h, _ = q.wait_for(r"sha256: ([0-9a-f]{64})", args.timeout)
+            _, m, t = q.wait_for(r"fetch: HTTP (\d+), (\d+) bytes \([^)]*\) in ([\d.]+) s, "
+                                 r"(.*)/s", 30)
+            i, st, _ = q.wait_for(r"run: fetch: exited with status (\d+)", 30)
+            if m.group(1) != "200" or int(m.group(2)) != size or h.group(1) != digest \
+                    or st.group(1) != "0":
+                q.dump()
+                raise Fail("fetch: %s, sha256 %s (want %d bytes, sha256 %s)" %
+                           (m.group(0), h.group(1), size, digest))
+            log("network up %.2f s after QEMU started; %s" % (t_net, how))
+            log("PASS fetch (%s): %d MiB in %s s of guest time (%s/s, sha256 in the app), "
+                "sha256 matches" % (args.machine, args.size, m.group(3), m.group(4)))
+            q.wait_for(r"powering off", 10, i)
+        finally:
+            if q:
+                q.stop()
+            stop(srv)
+            stop(dns)
+            if ns:
+                subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def cmd_corrupt(args):
+    """An image whose payload changed after it was built refuses to run
+    the app, says why, and the console shell still answers."""
+    check_qemu()
+    with tempfile.TemporaryDirectory(prefix="nbpc") as tmp:
+        img = httpd_image(args, tmp)
+        r = run([args.neoboot, "image", "inspect", img], check=False)
+        if r.returncode != 0 or "verdict: ok" not in r.stdout:
+            raise Fail("inspect of a good image: %s" % r.stdout)
+        with open(img, "rb") as f:
+            good = f.read()
+        cases = []
+        # a byte of the app (the end of the file is the end of the app)
+        b = bytearray(good)
+        b[-100] ^= 0x01
+        cases.append(("app byte", b, r"app digest mismatch"))
+        # a byte of the configuration (just after the 128-byte header)
+        off = good.rfind(b"NBBUNDLE")
+        b = bytearray(good)
+        b[off + 128 + 5] ^= 0x01
+        cases.append(("configuration byte", b, r"configuration digest mismatch"))
+        for what, data, why in cases:
+            bad = os.path.join(tmp, "bad.elf")
+            with open(bad, "wb") as f:
+                f.write(data)
+            r = run([args.neoboot, "image", "inspect", bad], check=False)
+            if r.returncode == 0 or "would NOT run" not in r.stdout:
+                raise Fail("inspect did not notice a changed %s: %s" % (what, r.stdout))
+            q = Qemu(bad, "pc", mem="64M", cpu="max", net=user_net("pc"))
+            try:
+                q.start()
+                _, m, t = q.wait_for(r"refusing to run the app from the image: (.*)", 30)
+                if not re.search(why, m.group(1)):
+                    raise Fail("refused for %r, expected %r" % (m.group(1), why))
+                if any("httpd: running" in l for _, l in q.lines):
+                    raise Fail("the app ran anyway")
+                start = len(q.lines)
+                q.send("app\n")
+                q.wait_for(r"state: refused: .*" + why, 20, start)
+                q.send("help\n")
+                q.wait_for(r"stats", 20, start)
+                log("PASS changed %s: refused at %.2f s (%s); the shell answers" %
+                    (what, t, m.group(1)))
+            finally:
+                q.stop()
+
+
+def idle_app(args):
+    """Idle with the network up and an idle app (httpd waiting)."""
+    with tempfile.TemporaryDirectory(prefix="nbpc") as tmp:
+        img = httpd_image(args, tmp)
+        port = free_port()
+        q = Qemu(img, "pc", mem="64M", cpu="max", net=user_net("pc", fwd=(port, 80)))
+        try:
+            q.start()
+            q.wait_for(r"network up: eth0", 30)
+            q.wait_for(r"httpd: serving on tcp port 80", 30)
+            if http_get("http://127.0.0.1:%d/" % port, 20) is None:
+                raise Fail("httpd does not answer")
+            time.sleep(2)  # let the connection's close finish (TIME-WAIT timers)
+            start = len(q.lines)
+            q.send("pc\n")
+            _, h0, _ = q.wait_for(r"cpu: (\d+) halts", 20, start)
+            c0, t0 = cpu_seconds(q.proc.pid), time.monotonic()
+            time.sleep(5)
+            c1, t1 = cpu_seconds(q.proc.pid), time.monotonic()
+            pct = 100 * (c1 - c0) / (t1 - t0)
+            start = len(q.lines)
+            q.send("pc\n")
+            _, h1, _ = q.wait_for(r"cpu: (\d+) halts", 20, start)
+            wakes = int(h1.group(1)) - int(h0.group(1))
+            log("idle with the network up and httpd waiting: QEMU (%s) used %.2f%% of a "
+                "CPU over %.1f s; the guest halted %d times (%.1f wake-ups/s)" %
+                (q.accel, pct, t1 - t0, wakes, wakes / (t1 - t0)))
+            if pct >= 5.0:
+                raise Fail("idle CPU %.2f%% >= 5%%" % pct)
+            log("PASS idle with an app: %.2f%% < 5%%" % pct)
+        finally:
+            q.stop()
+
+
+def cmd_qemu_cmd(args):
+    """`neoboot qemu`: the command it prints, and a real start with the
+    default accelerator choice (KVM if it can run the guest, else TCG;
+    this machine's /dev/kvm cannot, so the fallback is exercised here)."""
+    check_qemu()
+    with tempfile.TemporaryDirectory(prefix="nbpc") as tmp:
+        img = httpd_image(args, tmp)
+        port = free_port()
+        r = run([args.neoboot, "qemu", "--dry-run", "--machine", "microvm", "--mem", "64M",
+                 "-p", "%d:80" % port, img], check=False)
+        if r.returncode != 0 or "qemu-system-x86_64" not in r.stdout or \
+                "hostfwd=tcp:127.0.0.1:%d-:80" % port not in r.stdout or \
+                "virtio-net-device" not in r.stdout:
+            raise Fail("neoboot qemu --dry-run: %s%s" % (r.stdout, r.stderr))
+        log("dry run: " + r.stdout.strip().splitlines()[0])
+        cmd = [args.neoboot, "qemu", "--machine", "q35", "--mem", "64M", "-p",
+               "%d:80" % port, img]
+        log("$ " + " ".join(cmd))
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+        lines = []
+        def reader():
+            for raw in iter(p.stdout.readline, b""):
+                lines.append(raw.decode("utf-8", "replace").rstrip())
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        try:
+            body = http_get("http://127.0.0.1:%d/" % port, 60)
+            if body is None or b"Hello from NeoBoot" not in body:
+                log("---- neoboot qemu's output (last 40 lines) ----")
+                log("\n".join("| " + l for l in lines[-40:]))
+                raise Fail("the guest did not answer through neoboot qemu's forward")
+            accel = [l for l in lines if "neoboot qemu:" in l]
+            log("\n".join(accel))
+            log("PASS neoboot qemu: booted (%s) and served through -p" %
+                ("fell back to TCG" if any("falling back" in l for l in accel) else
+                 "accelerator as chosen"))
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait(5)
+
+
+
+def cmd_console(args):
+    """The console with apps: stdin of a bundled app (echoed, line by line,
+    Ctrl-D ends it); the shell's `run bundled`, answering while the app
+    serves, `stop`, and Ctrl-C."""
+    check_qemu()
+    need_apps(args)
+    if not args.stdin_app or not os.path.exists(args.stdin_app):
+        raise Skip("stdin test program not built (tests/wasm/programs/stdin_echo.c)")
+    with tempfile.TemporaryDirectory(prefix="nbpc") as tmp:
+        img = image_build(args, os.path.join(tmp, "stdin.elf"), args.stdin_app,
+                          "--name", "stdin_echo", "--net", "none")
+        q = Qemu(img, "pc", mem="64M", cpu="max", net=user_net("pc"))
+        try:
+            q.start()
+            q.wait_for(r"run: stdin_echo: running", 30)
+            time.sleep(0.5)  # the app is blocked reading: typing goes to it
+            q.send("hello world\r")
+            q.wait_for(r"1: hello world +len=11 vowels=3", 20)
+            q.send("abc\r\x04")
+            q.wait_for(r"2: abc +len=3 vowels=1", 20)
+            q.wait_for(r"total 2 lines, 16 bytes", 20)
+            q.wait_for(r"stdin_echo: exited with status 2", 20)
+            log("PASS stdin: two lines typed on the console reached the app, Ctrl-D ended it "
+                "(exit status 2)")
+        finally:
+            q.stop()
+        img = httpd_image(args, tmp)
+        port = free_port()
+        q = Qemu(img, "pc", mem="64M", cpu="max", append="neoboot.app=none",
+                 net=user_net("pc", fwd=(port, 80)))
+        try:
+            q.start()
+            q.wait_for(r"neoboot.app=none", 30)
+            q.wait_for(r"shell is ready", 30)
+            for how in ("stop", "\x03"):
+                start = len(q.lines)
+                q.send("run bundled\r")
+                q.wait_for(r"httpd: serving on tcp port 80", 30, start)
+                if http_get("http://127.0.0.1:%d/" % port, 20) is None:
+                    raise Fail("httpd started by 'run bundled' does not answer")
+                q.send("app\r")
+                q.wait_for(r"state: running", 20, start)
+                q.send(how + ("\r" if how == "stop" else ""))
+                q.wait_for(r"run: httpd: stopped after .*interrupted", 20, start)
+                log("PASS 'run bundled' served, the shell answered meanwhile, %s stopped it" %
+                    ("'stop'" if how == "stop" else "Ctrl-C"))
+        finally:
+            q.stop()
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -487,12 +952,24 @@ def main():
                     help="appended to the virtio-net -device, e.g. ,vectors=0")
     ap.add_argument("--qemu-arg", action="append", default=[],
                     help="extra QEMU argument (repeatable)")
+    ap.add_argument("--neoboot", help="the hosted neoboot (image build)")
+    ap.add_argument("--apps", help="folder with the SDK apps (httpd.wasm, fetch.wasm)")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for name in ("boot", "ping"):
+    for name in ("boot", "ping", "app"):
         p = sub.add_parser(name)
         p.add_argument("--machine", default="pc")
-    for name in ("fault", "idle", "minmem"):
+    p = sub.add_parser("fetch")
+    p.add_argument("--machine", default="q35")
+    p.add_argument("--tap", action="store_true")
+    p.add_argument("--size", type=int, default=64, help="MiB to download")
+    p.add_argument("--timeout", type=int, default=240)
+    for name in ("idle", "minmem"):
+        p = sub.add_parser(name)
+        p.add_argument("--app", action="store_true")
+    for name in ("fault", "corrupt", "qemu-cmd"):
         sub.add_parser(name)
+    p = sub.add_parser("console")
+    p.add_argument("--stdin-app", help="a WASI program that echoes stdin (stdin_echo.wasm)")
     args = ap.parse_args()
     global NIC_OPTS
     NIC_OPTS = args.nic_opts
@@ -501,7 +978,7 @@ def main():
         print("SKIP: %s not built (NB_PC_IMAGE off?)" % args.image)
         return SKIP
     try:
-        rc = globals()["cmd_" + args.cmd](args)
+        rc = globals()["cmd_" + args.cmd.replace("-", "_")](args)
         return rc or 0
     except Skip as e:
         print("SKIP: %s" % e)

@@ -117,12 +117,33 @@ static void test_completion(void **state)
     nb_shell_register(&c1);
     nb_shell_register(&c2);
     assert_string_equal(type("if\t\r"), "ifconfig ");   /* unique: completed, with a space */
-    assert_string_equal(type("st\tx\r"), "stats x");
+    assert_string_equal(type("sta\tx\r"), "stats x");
     screen_len = 0;
     assert_string_equal(type("i\t\r"), "i");            /* ambiguous: lists both */
     assert_non_null(strstr(screen, "idle  ifconfig"));
     assert_string_equal(type("zz\t\r"), "zz");          /* nothing matches: bell */
     assert_non_null(strchr(screen, '\a'));
+}
+
+/* Keys typed while the previous line's command is still running (before
+ * the next prompt) make a new line of their own. */
+static void test_typing_during_a_command(void **state)
+{
+    (void)state;
+    const char *line;
+    const char *first = "run app\r";
+    for (const char *p = first; *p; p++)
+        if (nb_lineedit_key(&le, *p, &line))
+            assert_string_equal(line, "run app");
+    /* no prompt yet: the command is running */
+    const char *second = "chain other\r";
+    int done = 0;
+    for (const char *p = second; *p; p++)
+        if (nb_lineedit_key(&le, *p, &line)) {
+            assert_string_equal(line, "chain other");
+            done++;
+        }
+    assert_int_equal(done, 1);
 }
 
 static void test_long_lines_are_bounded(void **state)
@@ -143,6 +164,7 @@ int main(void)
         cmocka_unit_test_setup(test_editing_keys, setup),
         cmocka_unit_test_setup(test_history, setup),
         cmocka_unit_test_setup(test_completion, setup),
+        cmocka_unit_test_setup(test_typing_during_a_command, setup),
         cmocka_unit_test_setup(test_long_lines_are_bounded, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

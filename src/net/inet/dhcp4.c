@@ -49,7 +49,7 @@ enum {
     OPT_PAD = 0, OPT_MASK = 1, OPT_ROUTER = 3, OPT_DNS = 6, OPT_HOSTNAME = 12,
     OPT_REQ_IP = 50, OPT_LEASE = 51, OPT_OVERLOAD = 52, OPT_MSGTYPE = 53,
     OPT_SERVER_ID = 54, OPT_PARAMS = 55, OPT_MAXSIZE = 57, OPT_T1 = 58, OPT_T2 = 59,
-    OPT_CLIENT_ID = 61, OPT_END = 255,
+    OPT_CLIENT_ID = 61, OPT_BOOTFILE = 67, OPT_END = 255,
 };
 
 struct dhcp4 {
@@ -66,6 +66,10 @@ struct dhcp4 {
     uint64_t sent_at;        /* when the current exchange started */
     uint64_t bound_at;       /* lease times count from here */
     uint32_t acks;
+    /* network boot: where a boot program should look (BOOTP file / option
+     * 67, and the next server, siaddr) */
+    char boot_file[NB_INET_BOOT_FILE_MAX];
+    uint8_t next_server[4];
     struct nb_timer timer;
 };
 
@@ -78,6 +82,9 @@ struct reply {
     uint8_t dns[NB_INET_MAX_DNS][4];
     unsigned ndns;
     uint32_t lease, t1, t2;
+    char boot_file[NB_INET_BOOT_FILE_MAX]; /* option 67, or the file field */
+    bool has_bootfile_opt;
+    uint8_t siaddr[4];
 };
 
 const char *nb_dhcp_state_name(int state)
@@ -380,6 +387,20 @@ static bool parse_options(const uint8_t *o, size_t len, struct reply *r, uint8_t
                 r->has_t2 = true;
             }
             break;
+        case OPT_BOOTFILE:
+            /* printable text only: it ends up in logs and a guest's hands */
+            if (n > 0 && n < NB_INET_BOOT_FILE_MAX) {
+                bool ok = true;
+                for (unsigned k = 0; k < n; k++)
+                    if ((v[k] < 0x20 || v[k] >= 0x7f) && !(v[k] == 0 && k == n - 1u))
+                        ok = false; /* only a final NUL is allowed */
+                if (ok) {
+                    memcpy(r->boot_file, v, n);
+                    r->boot_file[n] = 0;
+                    r->has_bootfile_opt = true;
+                }
+            }
+            break;
         case OPT_OVERLOAD:
             if (n == 1 && overload)
                 *overload = v[0];
@@ -409,11 +430,24 @@ static bool parse_reply(struct dhcp4 *d, const uint8_t *m, size_t len, struct re
         parse_options(m + 108, 128, r, NULL); /* file */
     if (overload & 2)
         parse_options(m + 44, 64, r, NULL);   /* sname */
+    memcpy(r->siaddr, m + 20, 4);
+    if (!(overload & 1) && !r->has_bootfile_opt && m[108]) {
+        /* the BOOTP file field: NUL-terminated printable text */
+        size_t k = 0;
+        while (k < 128 && k + 1 < sizeof r->boot_file && m[108 + k] >= 0x20 && m[108 + k] < 0x7f)
+            k++;
+        if (k == 128 || m[108 + k] == 0) {
+            memcpy(r->boot_file, m + 108, k);
+            r->boot_file[k] = 0;
+        }
+    }
     return r->type != 0;
 }
 
 static void take_ack(struct dhcp4 *d, const struct reply *r)
 {
+    snprintf(d->boot_file, sizeof d->boot_file, "%s", r->boot_file);
+    memcpy(d->next_server, r->siaddr, 4);
     bool renewal = d->state == NB_DHCP_RENEWING || d->state == NB_DHCP_REBINDING;
     bool changed = memcmp(d->ip, r->yiaddr, 4) != 0;
     memcpy(d->ip, r->yiaddr, 4);
@@ -580,6 +614,8 @@ void inet_dhcp4_status(struct dhcp4 *d, struct nb_inet_ifstatus *out)
     out->dhcp_state = d->state;
     memcpy(out->dhcp_server, d->server, 4);
     out->dhcp_acks = d->acks;
+    snprintf(out->boot_file, sizeof out->boot_file, "%s", d->boot_file);
+    memcpy(out->next_server, d->next_server, 4);
     if (inet_dhcp4_bound(d)) {
         out->lease_s = d->lease_s;
         out->t1_s = d->t1_s;

@@ -6,7 +6,10 @@
  *
  * While the app runs, the event loop runs inside its blocking calls and
  * sleeps, so the network (and the vsock bridge) keeps going. Ctrl-C stops
- * the guest through the engine's interrupt, wherever it is.
+ * the guest through the engine's interrupt, wherever it is. Loading,
+ * linking and running are the shared runner's (include/neoboot/runner.h),
+ * the same code that runs bundled apps on bare metal; this file adds the
+ * command line, the hosted network and the terminal.
  */
 #define _GNU_SOURCE
 #include "commands.h"
@@ -19,7 +22,7 @@
 #include <neoboot/log.h>
 #include <neoboot/loop.h>
 #include <neoboot/platform.h>
-#include <neoboot/wasi.h>
+#include <neoboot/runner.h>
 #include <neoboot/wasm.h>
 
 #include <errno.h>
@@ -31,17 +34,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define EXIT_TRAP 134 /* a trapped guest, as a crashed native program */
 #define MAX_ENV 64
 #define DRAIN_NS (2 * NB_NS_PER_S)
-
-static nb_wasm_store *running;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    if (running)
-        nb_wasm_store_interrupt(running);
+    nb_run_interrupt(); /* async-signal-safe: sets flags */
     nb_loop_interrupt();
 }
 
@@ -136,10 +135,10 @@ static long io_read(void *io, void *buf, size_t len)
     return (long)n;
 }
 
-static void wait_until(void *arg, uint64_t deadline)
+static int io_is_terminal(void *io, int fd)
 {
-    (void)arg;
-    nb_loop_run_until(NULL, NULL, deadline);
+    (void)io;
+    return isatty(fd);
 }
 
 /* --- the command --- */
@@ -275,19 +274,9 @@ int nb_cmd_run(int argc, char **argv)
     uint8_t *bytes = read_file(path, &len);
     if (!bytes)
         return 1;
-    struct nb_wasm_error err;
-    nb_wasm_module *m = nb_wasm_module_load(bytes, len, &err);
-    free(bytes);
-    if (!m) {
-        fprintf(stderr, "neoboot run: %s: %s at byte %zu: %s\n", path,
-                err.code == NB_EILSEQ ? "malformed module" : "invalid module", err.offset,
-                err.msg);
-        return 1;
-    }
-
     struct nb_instance in;
     if (nb_instance_start(&in, &o) != 0) {
-        nb_wasm_module_free(m);
+        free(bytes);
         return 1;
     }
     struct sigaction sa;
@@ -297,49 +286,37 @@ int nb_cmd_run(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    /* The shared runner (src/boot/runner.c) does the rest, as on pc. */
+    struct nb_run_opts ro;
+    nb_run_opts_defaults(&ro);
     acfg.stack = in.st;
-    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    struct nb_app *app = nb_app_new(&acfg, name);
-    struct nb_wasm_config wcfg = {.max_memory_bytes = max_mem};
-    nb_wasm_store *s = nb_wasm_store_new(&wcfg);
-    struct nb_wasi_config wasi = {
-        .argc = argc - i, .argv = (const char *const *)argv + i, .envp = env,
-        .write = io_write, .read = io_read, .wait_until = wait_until,
-    };
-    int status = 1;
-    if (!app || !s || nb_wasi_link(s, &wasi) != 0 || nb_app_link(app, s) != 0) {
-        fprintf(stderr, "neoboot run: out of memory\n");
-        goto out;
-    }
-    nb_wasm_store_set_fuel(s, fuel);
-    if (timeout_s > 0)
-        nb_wasm_store_set_deadline(s, nb_clock_ns() + (uint64_t)(timeout_s * 1e9));
-    nb_wasm_instance *inst = nb_wasm_instantiate(s, m, name, &err);
-    if (!inst) {
-        fprintf(stderr, "neoboot run: %s: %s\n", path, err.msg);
-        if (err.code == NB_ENOENT)
-            fprintf(stderr, "(the app imports something NeoBoot does not provide; "
-                            "see docs/abi.md)\n");
-        goto out;
-    }
-    running = s;
-    int trap = nb_wasi_start(s, inst, &status);
-    running = NULL;
-    if (trap == NB_ENOENT) {
+    ro.abi = acfg;
+    ro.name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    ro.argc = argc - i;
+    ro.argv = (const char *const *)argv + i;
+    ro.envp = env;
+    ro.limits.max_memory_bytes = max_mem;
+    ro.fuel = fuel;
+    ro.timeout_ns = timeout_s > 0 ? (uint64_t)(timeout_s * 1e9) : 0;
+    ro.io.write = io_write;
+    ro.io.read = io_read;
+    ro.io.is_terminal = io_is_terminal;
+    struct nb_run_result res;
+    int rc = nb_run_wasm(bytes, len, &ro, &res);
+    free(bytes);
+    int status = res.status;
+    if (rc == NB_ENOENT && strstr(res.msg, "_start")) {
         fprintf(stderr, "neoboot run: %s has no _start export (not a WASI command)\n", path);
         status = 1;
-    } else if (trap) {
-        fprintf(stderr, "neoboot run: %s stopped: %s\n", path, nb_wasm_trap_message(s));
-        status = EXIT_TRAP;
+    } else if (rc) {
+        fprintf(stderr, "neoboot run: %s: %s\n", path, res.msg);
+        status = 1;
+    } else if (res.trap) {
+        fprintf(stderr, "neoboot run: %s stopped: %s\n", path, res.msg);
     }
-out:
-    nb_app_free(app); /* closes what the app left open */
     nb_loop_clear_interrupt();
     struct drain_ctx d = {in.st};
     nb_loop_run_until(stack_idle, &d, nb_clock_ns() + DRAIN_NS);
-    if (s)
-        nb_wasm_store_free(s);
-    nb_wasm_module_free(m);
     nb_instance_stop(&in);
     return status;
 }

@@ -14,9 +14,11 @@ int nb_cmd_demo(int argc, char **argv);
 int nb_cmd_dhcp(int argc, char **argv);
 int nb_cmd_dns(int argc, char **argv);
 int nb_cmd_ifconfig(int argc, char **argv);
+int nb_cmd_image(int argc, char **argv);
 int nb_cmd_nc(int argc, char **argv);
 int nb_cmd_run(int argc, char **argv);
 int nb_cmd_ping(int argc, char **argv);
+int nb_cmd_qemu(int argc, char **argv);
 int nb_cmd_serve(int argc, char **argv);
 int nb_cmd_shell(int argc, char **argv);
 int nb_cmd_stats(int argc, char **argv);
@@ -28,8 +30,10 @@ static const struct nb_command commands[] = {
     {"dhcp", "get a DHCP lease and show it (optionally hold, then release it)", nb_cmd_dhcp},
     {"dns", "look a name up through NeoBoot's resolver (A and AAAA)", nb_cmd_dns},
     {"ifconfig", "show NeoBoot's IP interfaces, addresses, routes and DNS servers", nb_cmd_ifconfig},
+    {"image", "build or inspect a pc image with a bundled app (docs/image.md)", nb_cmd_image},
     {"nc", "netcat over NeoBoot's stack (TCP, UDP, vsock)", nb_cmd_nc},
     {"ping", "ICMP echo from NeoBoot's stack (IPv4, IPv6)", nb_cmd_ping},
+    {"qemu", "boot a pc image in QEMU (KVM if it works, else TCG; slirp or TAP)", nb_cmd_qemu},
     {"run", "run a networked WebAssembly app (WASI + neoboot imports)", nb_cmd_run},
     {"serve", "serve echo/stats/sink/source/http on TCP, UDP and vsock", nb_cmd_serve},
     {"shell", "NeoBoot's console shell on its own network (as on a serial console)", nb_cmd_shell},

@@ -4,9 +4,11 @@
  * Order matters: the serial console first (so everything after can talk),
  * the IDT (so a fault anywhere after is reported with a stack trace), the
  * PVH start info copied out (command line, memory map, RSDP) before the
- * memory it lives in is reused, then page tables and heap, interrupt
- * controllers, the clock, and devices. Then it brings every interface up
- * and runs the event loop forever.
+ * memory it lives in is reused (boot modules and the bundled app are
+ * reserved before the heap takes the rest), then page tables and heap,
+ * interrupt controllers, the clock, and devices. Then app.c brings the
+ * network up on the inet stack and runs the bundled app, and the console
+ * shell takes over (nb_pc_shell_run) when it ends.
  *
  * Kernel command line (space-separated key=value):
  *   neoboot.log=SPEC      log levels, e.g. "info" or "debug,virtio_net=trace"
@@ -16,11 +18,14 @@
  *                         idle:  bring nothing up; just wait (CPU-usage test)
  *   neoboot.ip=A.B.C.D    the address the echo responder answers for
  *                         (default 10.0.2.15)
+ *   neoboot.net=SPEC      dhcp, none or static:IP/PREFIX[,gw=GW][,dns=DNS]
+ *                         (over the bundled app's net=; docs/image.md)
+ *   neoboot.app=none      do not run the bundled app or boot module
  *   neoboot.panic=MODE    after a fatal error: halt (default), reboot, poweroff
  *   virtio_mmio.device=   virtio-mmio devices (QEMU microvm adds these)
  * The serial console runs the shell (src/shell): `help`, `stats`, `log`,
  * plus the platform's `pc` (driver/heap/irq counters and a packet leak
- * check), `poweroff` and `reboot`.
+ * check), `app` (app.c), `poweroff` and `reboot`.
  */
 #include "pc.h"
 #include "pci.h"
@@ -63,6 +68,13 @@ struct hvm_start_info {
     uint32_t reserved;
 };
 
+struct hvm_modlist_entry {
+    uint64_t paddr;
+    uint64_t size;
+    uint64_t cmdline_paddr;
+    uint64_t reserved;
+};
+
 struct hvm_memmap_entry {
     uint64_t addr;
     uint64_t size;
@@ -97,6 +109,23 @@ static void read_start_info(uint32_t pa)
                 nb_pc_boot.ram_top = r->addr + r->size;
         }
     }
+    /* Boot modules (QEMU -initrd): only where they are is copied; their
+     * bytes stay in place and app.c reserves them from the heap. A module
+     * outside RAM is ignored (the loader's word is checked, not trusted). */
+    const struct hvm_modlist_entry *m = (const void *)(uintptr_t)si->modlist_paddr;
+    for (uint32_t i = 0; m && i < si->nr_modules && nb_pc_boot.nmods < NB_PC_MAX_MODULES; i++) {
+        if (!m[i].size || !nb_pc_is_ram(m[i].paddr, m[i].size))
+            continue;
+        struct nb_pc_module *mod = &nb_pc_boot.mods[nb_pc_boot.nmods++];
+        mod->addr = m[i].paddr;
+        mod->size = m[i].size;
+        if (m[i].cmdline_paddr && nb_pc_is_ram(m[i].cmdline_paddr, 1)) {
+            const char *c = (const char *)(uintptr_t)m[i].cmdline_paddr;
+            size_t n = strnlen(c, sizeof mod->cmdline - 1);
+            memcpy(mod->cmdline, c, n);
+            mod->cmdline[n] = 0;
+        }
+    }
 }
 
 const char *nb_pc_cmdline_get(const char *key, char *buf, size_t len)
@@ -128,13 +157,6 @@ const char *nb_pc_cmdline_get(const char *key, char *buf, size_t len)
 }
 
 /* ---- console commands ---- */
-
-static void print_line(void *arg, const char *line)
-{
-    (void)arg;
-    nb_console_write(line, strlen(line));
-    nb_console_write("\n", 1);
-}
 
 static void leak_check(nb_print_fn print, void *arg)
 {
@@ -171,51 +193,50 @@ static int cmd_pc(int argc, char **argv, nb_print_fn print, void *arg)
     return 0;
 }
 
-static int cmd_poweroff(int argc, char **argv, nb_print_fn print, void *arg)
-{
-    (void)argc;
-    (void)argv;
-    nb_pc_poweroff();
-    print(arg, "poweroff failed");
-    return NB_ENOSYS;
-}
-
-static int cmd_reboot(int argc, char **argv, nb_print_fn print, void *arg)
-{
-    (void)argc;
-    (void)argv;
-    (void)print;
-    (void)arg;
-    nb_pc_reboot();
-}
-
 static struct nb_shell_cmd pc_commands[] = {
     {"pc", "pc", "platform counters: virtio-net, heap, interrupts, packet leak check",
      cmd_pc, NULL},
-    {"poweroff", "poweroff", "power the machine off", cmd_poweroff, NULL},
-    {"reboot", "reboot", "reset the machine", cmd_reboot, NULL},
 };
 
+static void serial_write(void *arg, const char *s, size_t n)
+{
+    (void)arg;
+    nb_console_write(s, n);
+}
+
+/* Serial input: a running app's first (Ctrl-C, or its stdin), then the
+ * console shell's line editor. Before the bundled app starts, any key
+ * also means "give me the shell" (app.c). */
 static void console_input(void)
 {
-    static char line[NB_SHELL_LINE_MAX];
-    static size_t len;
     char buf[32];
     int n;
     while ((n = nb_console_read(buf, sizeof buf)) > 0) {
         for (int i = 0; i < n; i++) {
             char c = buf[i];
-            if (c == '\r' || c == '\n') {
-                line[len] = 0;
-                nb_shell_exec(line, print_line, NULL);
-                len = 0;
-                if (nb_shell_quit_requested())
-                    nb_pc_poweroff(); /* nothing to go back to */
-            } else if (len + 1 < sizeof line) {
-                line[len++] = c;
-            }
+            if (nb_pc_app_console_byte(c))
+                continue;
+            nb_pc_app_key_pressed();
+            nb_console_shell_input(&c, 1);
+            if (nb_shell_quit_requested())
+                nb_pc_poweroff(); /* nothing to go back to */
         }
     }
+}
+
+/*
+ * Hook: the console shell takes over. Everything typed on the serial
+ * console reaches the shell through console_input() from the event loop;
+ * this just runs the loop forever. Called when the bundled app has ended
+ * (on-exit=shell), when there is none or it was refused, and in the test
+ * modes.
+ */
+NB_PC_NORETURN static void nb_pc_shell_run(void)
+{
+    NB_INFO("console: the shell is ready (type 'help')");
+    nb_console_shell_reprompt();
+    for (;;)
+        nb_loop_run_once(NB_FOREVER);
 }
 
 /* ---- deliberate faults (neoboot.test=fault|ud2) ---- */
@@ -329,6 +350,7 @@ void nb_pc_start(uint32_t start_info)
     nb_pc_cpu_init();
     nb_pc_trap_init();
     read_start_info(start_info);
+    nb_pc_app_reserve();
     nb_pc_mm_init();
     /* Packet memory may take at most half the heap (and never more than
      * the core's default), so a flood cannot starve everything else. */
@@ -350,7 +372,9 @@ void nb_pc_start(uint32_t start_info)
     for (size_t i = 0; i < sizeof pc_commands / sizeof pc_commands[0]; i++)
         nb_shell_register(&pc_commands[i]);
     nb_pc_l2test_register();
+    nb_pc_app_register();
     nb_pc_console_set_handler(console_input);
+    nb_console_shell_start(serial_write, NULL);
     banner();
     timer_selftest();
 
@@ -374,11 +398,19 @@ void nb_pc_start(uint32_t start_info)
         nb_parse_ip4(ipbuf, strlen(ipbuf), ip) != 0)
         NB_WARN("bad neoboot.ip=%s", ipbuf);
 
+    if (!idle && !echo) {
+        /* The product: network up through the inet stack, then the
+         * bundled app (app.c); back here when it has ended. */
+        nb_pc_app_boot();
+        nb_pc_shell_run();
+    }
+
+    /* Test modes: the driver alone, without the inet stack. */
     unsigned up = 0;
     for (struct nb_iface *ifc = nb_iface_first(); ifc && !idle; ifc = ifc->next) {
         if (ifc->link != NB_LINK_ETHERNET)
             continue;
-        if (echo && up == 0)
+        if (up == 0)
             nb_pc_l2test_attach(ifc, ip);
         else
             nb_pc_l2_log_attach(ifc);
@@ -395,6 +427,5 @@ void nb_pc_start(uint32_t start_info)
             (unsigned long long)(t / NB_NS_PER_S),
             (unsigned long long)(t % NB_NS_PER_S / NB_NS_PER_MS), up,
             idle ? ", idle test" : "");
-    for (;;)
-        nb_loop_run_once(NB_FOREVER);
+    nb_pc_shell_run();
 }

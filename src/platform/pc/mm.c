@@ -14,7 +14,9 @@
  * for RAM or devices above 4 GiB come from the heap once it exists.
  *
  * The heap gets every RAM range of the memory map above 1 MiB, minus the
- * image itself. Low memory (< 1 MiB) is left to firmware leftovers.
+ * image itself and the ranges reserved before (nb_pc_reserve: boot modules
+ * and the bundled app, which the boot loader placed in RAM). Low memory
+ * (< 1 MiB) is left to firmware leftovers.
  */
 #include "pc.h"
 
@@ -92,6 +94,18 @@ static bool is_ram(uint64_t start, uint64_t end)
     return false;
 }
 
+bool nb_pc_is_ram(uint64_t addr, uint64_t size)
+{
+    if (addr + size < addr)
+        return false;
+    for (unsigned i = 0; i < nb_pc_boot.nmem; i++) {
+        const struct nb_pc_memrange *r = &nb_pc_boot.mem[i];
+        if (r->type == 1 && addr >= r->addr && addr + size <= r->addr + r->size)
+            return true;
+    }
+    return false;
+}
+
 static uint64_t flags_for_2m(uint64_t addr)
 {
     if (is_ram(addr, addr + MB2))
@@ -148,9 +162,36 @@ void *nb_pc_map_mmio(uint64_t phys, uint64_t size)
     return (void *)(uintptr_t)phys;
 }
 
+void nb_pc_reserve(uint64_t addr, uint64_t size)
+{
+    if (heap_ready)
+        nb_pc_panic("nb_pc_reserve after the heap was set up");
+    if (!size)
+        return;
+    if (nb_pc_boot.nreserved == NB_PC_MAX_RESERVED)
+        nb_pc_panic("mm: more than %d reserved ranges", NB_PC_MAX_RESERVED);
+    uint64_t lo = addr & ~4095ull, hi = (addr + size + 4095) & ~4095ull;
+    nb_pc_boot.reserved[nb_pc_boot.nreserved].addr = lo;
+    nb_pc_boot.reserved[nb_pc_boot.nreserved].size = hi - lo;
+    nb_pc_boot.nreserved++;
+}
+
+/* RAM [lo, hi) minus the image and the reserved ranges (boot modules, the
+ * bundled app) goes to the heap. */
 static void add_ram_to_heap(uint64_t lo, uint64_t hi)
 {
-    uint64_t img_lo = (uintptr_t)__image_start, img_hi = (uintptr_t)__image_end;
+    struct nb_pc_memrange cut[NB_PC_MAX_RESERVED + 1];
+    unsigned ncut = 0;
+    cut[ncut].addr = (uintptr_t)__image_start;
+    cut[ncut++].size = (uintptr_t)__image_end - (uintptr_t)__image_start;
+    for (unsigned i = 0; i < nb_pc_boot.nreserved; i++)
+        cut[ncut++] = nb_pc_boot.reserved[i];
+    for (unsigned i = 1; i < ncut; i++) /* insertion sort by address */
+        for (unsigned j = i; j > 0 && cut[j].addr < cut[j - 1].addr; j--) {
+            struct nb_pc_memrange t = cut[j];
+            cut[j] = cut[j - 1];
+            cut[j - 1] = t;
+        }
     for (unsigned i = 0; i < nb_pc_boot.nmem; i++) {
         const struct nb_pc_memrange *r = &nb_pc_boot.mem[i];
         if (r->type != 1)
@@ -159,13 +200,13 @@ static void add_ram_to_heap(uint64_t lo, uint64_t hi)
         uint64_t e = r->addr + r->size > hi ? hi : r->addr + r->size;
         if (s < 0x100000)
             s = 0x100000;
-        if (e <= s)
-            continue;
-        /* cut out the image */
-        if (s < img_hi && e > img_lo) {
-            if (s < img_lo)
-                nb_pc_heap_add((void *)(uintptr_t)s, img_lo - s);
-            s = img_hi;
+        for (unsigned k = 0; k < ncut && s < e; k++) {
+            uint64_t cs = cut[k].addr, ce = cut[k].addr + cut[k].size;
+            if (ce <= s || cs >= e)
+                continue;
+            if (cs > s)
+                nb_pc_heap_add((void *)(uintptr_t)s, cs - s);
+            s = ce;
         }
         if (e > s)
             nb_pc_heap_add((void *)(uintptr_t)s, e - s);
@@ -174,6 +215,13 @@ static void add_ram_to_heap(uint64_t lo, uint64_t hi)
 
 void nb_pc_mm_init(void)
 {
+    /* The loader put the image there, but RAM may end before .bss does
+     * (with -m too small, stores to it would vanish): say so and stop. */
+    uint64_t img = (uintptr_t)__image_end - (uintptr_t)__image_start;
+    if (!nb_pc_is_ram((uintptr_t)__image_start, img))
+        nb_pc_panic("the image needs %llu KiB of RAM at 1 MiB, more than this machine has "
+                    "(give it more memory, e.g. qemu -m 16M)",
+                    (unsigned long long)(img >> 10));
     if (nb_pc_cpu.nx) {
         wrmsr(0xc0000080, rdmsr(0xc0000080) | (1ull << 11)); /* EFER.NXE */
         nx_bit = PTE_NX;

@@ -105,10 +105,19 @@ static inline void mmio_write64(uintptr_t a, uint64_t v)
 
 #define NB_PC_MAX_MEMRANGES 64
 #define NB_PC_CMDLINE_MAX 1024
+#define NB_PC_MAX_RESERVED 8
+#define NB_PC_MAX_MODULES 4
+#define NB_PC_MODULE_CMDLINE_MAX 128
 
 struct nb_pc_memrange {
     uint64_t addr, size;
     uint32_t type; /* E820 type: 1 RAM, 2 reserved, 3 ACPI, 4 NVS, 5 bad */
+};
+
+/* A boot module (PVH module list; QEMU -initrd), left where the loader put it. */
+struct nb_pc_module {
+    uint64_t addr, size;
+    char cmdline[NB_PC_MODULE_CMDLINE_MAX];
 };
 
 struct nb_pc_bootinfo {
@@ -118,6 +127,10 @@ struct nb_pc_bootinfo {
     uint64_t rsdp;        /* ACPI RSDP physical address, or 0 */
     uint64_t ram_bytes;   /* sum of RAM ranges */
     uint64_t ram_top;     /* highest RAM address + 1 */
+    struct nb_pc_memrange reserved[NB_PC_MAX_RESERVED]; /* kept from the heap */
+    unsigned nreserved;
+    struct nb_pc_module mods[NB_PC_MAX_MODULES];
+    unsigned nmods;
 };
 extern struct nb_pc_bootinfo nb_pc_boot;
 
@@ -145,6 +158,11 @@ void nb_pc_mm_init(void);
 void *nb_pc_map_mmio(uint64_t phys, uint64_t size);
 /* Give RAM [base, base+size) to the heap (libc/malloc.c). */
 void nb_pc_heap_add(void *base, size_t size);
+/* Keep [addr, addr+size) (rounded out to pages) out of the heap; only
+ * before nb_pc_mm_init. */
+void nb_pc_reserve(uint64_t addr, uint64_t size);
+/* Is [addr, addr+size) entirely inside one RAM range of the memory map? */
+bool nb_pc_is_ram(uint64_t addr, uint64_t size);
 
 /* ---- traps and panics (trap.c, symbols.c) ---- */
 
@@ -261,6 +279,29 @@ void nb_pc_l2_log_attach(struct nb_iface *ifc);
 void nb_pc_l2test_print(void (*print)(void *arg, const char *line), void *arg);
 /* Register the `txburst` shell command. */
 void nb_pc_l2test_register(void);
+
+/* ---- apps (app.c) ---- */
+
+/* Before nb_pc_mm_init: reserve the bundled app and the boot modules. */
+void nb_pc_app_reserve(void);
+/* Register the `app` console command. */
+void nb_pc_app_register(void);
+/* The boot flow after the devices are up: attach every Ethernet interface
+ * to the inet stack, configure the network (the app's net= or
+ * neoboot.net=), wait for it (bounded), then run the bundled app -- from
+ * a boot module if there is one, else from the image -- under its
+ * configuration. Returns when the app has ended and the console shell
+ * should take over (also when there is no app or it was refused). */
+void nb_pc_app_boot(void);
+/* Console routing while an app runs: Ctrl-C stops it; typed bytes are its
+ * stdin while it waits to read. true if the byte was taken. */
+bool nb_pc_app_console_byte(char c);
+
+/* ---- apps (app.c) ---- */
+
+/* A console key arrived (before the bundled app starts: the shell is
+ * wanted instead). */
+void nb_pc_app_key_pressed(void);
 
 /* ---- power (power.c) ---- */
 
