@@ -71,6 +71,15 @@ enum nb_dir { NB_DIR_RX = 0, NB_DIR_TX = 1 };
 typedef void (*nb_capture_fn)(void *arg, struct nb_iface *ifc, enum nb_dir dir,
                               const struct nb_pkt *pkt);
 
+/* Offloads a driver may declare in nb_iface.offload:
+ * TX_TCP_CSUM: the driver fills in the checksum of every TCP segment it
+ *   sends, so protocols may leave it zero (they still fill IP, UDP, ICMP).
+ * RX_TCP_CSUM: every TCP segment the driver delivers has a checksum known
+ *   to be good (verified by the driver or device, or never at risk, like
+ *   the host kernel's own memory), so protocols need not check it. */
+#define NB_IFACE_TX_TCP_CSUM 0x1u
+#define NB_IFACE_RX_TCP_CSUM 0x2u
+
 #define NB_IFNAMSIZ 16
 #define NB_IFACE_RXQ_DEFAULT 512
 
@@ -84,6 +93,7 @@ struct nb_iface {
     uint32_t mtu;        /* largest packet the device takes (without headroom) */
     uint32_t rxq_limit;  /* 0: NB_IFACE_RXQ_DEFAULT */
     uint64_t vsock_cid;  /* vsock only: this end's CID */
+    uint32_t offload;    /* NB_IFACE_* offloads the device provides (Ethernet) */
 
     /* --- owned by the net core --- */
     int core;            /* dedicated CPU, -1 for any */

@@ -342,10 +342,27 @@ uint8_t nb_svc_pattern_byte(uint64_t i)
     return (uint8_t)(((i % 65536) * 2654435761ull) >> 13);
 }
 
+/* The pattern repeats every 64 KiB: build that block once, then copy. */
 static void fill_pattern(uint8_t *buf, size_t n, uint64_t from)
 {
-    for (size_t k = 0; k < n; k++)
-        buf[k] = nb_svc_pattern_byte(from + k);
+    static uint8_t *block;
+    if (!block) {
+        block = malloc(65536);
+        if (!block) {
+            for (size_t k = 0; k < n; k++)
+                buf[k] = nb_svc_pattern_byte(from + k);
+            return;
+        }
+        for (size_t k = 0; k < 65536; k++)
+            block[k] = nb_svc_pattern_byte(k);
+    }
+    while (n) {
+        size_t at = (size_t)(from % 65536), m = NB_MIN(n, 65536 - at);
+        memcpy(buf, block + at, m);
+        buf += m;
+        n -= m;
+        from += m;
+    }
 }
 
 /* Send `total` pattern bytes, c->count of them still to go. */

@@ -17,7 +17,8 @@ with a one-line reason on stderr.
   udp-blast HOST PORT N SIZE          N datagrams of SIZE bytes, no waiting
   dns-blackhole HOST                  a DNS server that never answers
   pattern N                           NeoBoot's test pattern, N bytes
-  syn-flood TAP MAC IP PORT N         N TCP SYNs from random sources
+  syn-flood TAP MAC IP PORT SECONDS [RATE]
+                                      TCP SYNs from random sources
   relay TAPA TAPB SEED DROP REORDER DUP SECONDS
                                       frames both ways between a TAP fd and
                                       an AF_PACKET socket, lossy
@@ -216,10 +217,11 @@ def syn_frame(dst_mac, src_mac, src_ip, dst_ip, sport, dport, seq):
     return dst_mac + src_mac + b"\x08\x00" + ip + tcp
 
 
-def cmd_syn_flood(tap, mac, ip, port, n):
-    """SYNs from random, unreachable sources (off-link, so NeoBoot's SYN-ACKs
-    go to its gateway and are never answered): pure half-open load."""
-    n = int(n)
+def cmd_syn_flood(tap, mac, ip, port, seconds, rate="0"):
+    """SYNs for SECONDS from random, unreachable sources (off-link, so
+    NeoBoot's SYN-ACKs go to its gateway and are never answered): pure
+    half-open load, RATE per second (0: as fast as the TAP takes them)."""
+    rate = float(rate)
     dst_mac = bytes.fromhex(mac.replace(":", ""))
     src_mac = bytes.fromhex("02feedbeef01")
     dst_ip = socket.inet_aton(ip)
@@ -231,20 +233,28 @@ def cmd_syn_flood(tap, mac, ip, port, n):
                                 int(port), rnd.getrandbits(32)))
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((tap, 0))
+    import signal
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     t = time.time()
+    end = t + float(seconds)
     sent = 0
-    deadline = t + 30
-    while sent < n and time.time() < deadline:
-        for f in frames:
+    while time.time() < end and not stop:
+        for i, f in enumerate(frames):
+            if stop:
+                break
             try:
                 s.send(f)
                 sent += 1
             except OSError:
                 time.sleep(0.0005)
-            if sent >= n:
-                break
+            if rate and i % 64 == 63:
+                ahead = sent / rate - (time.time() - t)
+                if ahead > 0:
+                    time.sleep(ahead)
     dt = time.time() - t
-    print("flood: %d SYNs in %.2f s (%.0f/s)" % (sent, dt, sent / dt))
+    print("flood: %d SYNs offered in %.1f s (%.0f/s; the TAP queue drops what "
+          "NeoBoot cannot take)" % (sent, dt, sent / dt))
 
 
 TUNSETIFF = 0x400454CA
@@ -308,9 +318,12 @@ def cmd_relay(tap_a, tap_b, seed, drop, reorder, dup, seconds):
                 held[direction] = None
 
     end = time.time() + float(seconds)
+    import signal
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     sys.stdout.write("relay ready\n")
     sys.stdout.flush()
-    while time.time() < end:
+    while time.time() < end and not stop:
         r, _, _ = select.select([pa, fb], [], [], 0.002)
         if pa in r:
             for _ in range(64):

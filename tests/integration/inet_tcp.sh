@@ -26,7 +26,7 @@ printf 'GET /f HTTP/1.0\r\n\r\n' | timeout 300 $NS "$NEOBOOT_FAST" nc -v --net t
 end=$(date +%s.%N)
 $PEER strip-http "$T/resp" "$T/got" || fail "bad HTTP response: $(head -c 80 "$T/resp")"
 [ "$(sha "$T/got")" = "$want" ] || fail "download differs ($(stat -c %s "$T/got") bytes)"
-pass "NeoBoot downloaded $MIB MiB from http.server over TAP, sha256 equal ($(echo "$MIB / ($end - $start)" | bc -l | cut -c1-6) MiB/s)"
+pass "NeoBoot downloaded $MIB MiB from http.server over TAP, sha256 equal ($(calc "$MIB / ($end - $start)") MiB/s)"
 rm -f "$T/resp" "$T/got"
 
 # 2. NeoBoot serves: curl uploads and downloads through its HTTP service

@@ -44,3 +44,8 @@ NEOBOOT_FAST=${NEOBOOT_RELEASE:-}
 # Python peers: Debian's python3 (the system interpreter).
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
+
+# since START: seconds since a $(date +%s.%N) stamp, two decimals (awk: no bc)
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
+# calc EXPR: awk arithmetic, two decimals
+calc() { awk "BEGIN { printf \"%.2f\", $1 }"; }

@@ -24,6 +24,15 @@
 
 static struct nb_stack *st;
 
+void inet_tcp_set_cookie_threshold(uint32_t count); /* src/net/inet (tests) */
+
+static void collect_line(void *arg, const char *line)
+{
+    char *text = arg;
+    size_t n = strlen(text);
+    snprintf(text + n, 4096 - n, "%s\n", line);
+}
+
 static void print_line(void *arg, const char *line)
 {
     (void)arg;
@@ -326,6 +335,31 @@ static void test_tcp_background_close(void **state)
     assert_int_equal(nb_stack_objects(st), before);
 }
 
+/* With SYN cookies forced on, connections (IPv4 and IPv6) still open and
+ * carry data: the pcb is made when the cookie comes back. */
+static void test_tcp_syn_cookies(void **state)
+{
+    (void)state;
+    inet_tcp_set_cookie_threshold(0);
+    struct nb_addr addrs[2] = {lo4(7010), lo6(7010)};
+    for (int k = 0; k < 2; k++) {
+        nb_sock *c, *a, *l;
+        tcp_pair(addrs[k], &c, &a, &l);
+        char buf[64000];
+        memset(buf, 'c', sizeof buf);
+        assert_int_equal(nb_send(c, buf, sizeof buf, 0), (long)sizeof buf);
+        nb_setopt(a, NB_SO_RCVTIMEO, 2 * NB_NS_PER_S);
+        assert_int_equal(nb_recv(a, buf, sizeof buf, NB_MSG_WAITALL), (long)sizeof buf);
+        nb_close(c);
+        nb_close(a);
+        nb_close(l);
+    }
+    inet_tcp_set_cookie_threshold(256);
+    char text[4096] = "";
+    nb_net_print_stats(collect_line, text);
+    assert_non_null(strstr(text, "tcp_syn_cookies_ok=2"));
+}
+
 static void test_udp_basic(void **state)
 {
     (void)state;
@@ -441,6 +475,105 @@ static void test_ping_loopback(void **state)
     assert_int_equal(r.bytes, 1000);
 }
 
+/* A DNS server on the loopback answering by name: several lookups at
+ * once, A and AAAA, NXDOMAIN, and one it never answers. */
+static int dns_done_calls;
+static void dns_done(struct nb_dns_query *q, void *arg)
+{
+    (void)q;
+    (void)arg;
+    dns_done_calls++;
+}
+
+static void answer(nb_sock *srv, const uint8_t *q, long n, const struct nb_addr *from)
+{
+    /* question name starts at 12; find its end */
+    long i = 12;
+    char name[64] = "";
+    size_t o = 0;
+    while (i < n && q[i]) {
+        uint8_t l = q[i++];
+        if (o && o < sizeof name - 1)
+            name[o++] = '.';
+        for (uint8_t k = 0; k < l && i < n && o < sizeof name - 1; k++)
+            name[o++] = (char)q[i++];
+    }
+    name[o] = 0;
+    long qend = i + 1 + 4;
+    uint16_t qtype = (uint16_t)(q[i + 1] << 8 | q[i + 2]);
+    uint8_t r[512];
+    memcpy(r, q, (size_t)qend);
+    r[2] = 0x81;
+    r[3] = 0x80;
+    r[6] = r[7] = 0; /* answers */
+    long len = qend;
+    if (strcmp(name, "slow.test") == 0)
+        return;
+    if (strcmp(name, "nx.test") == 0) {
+        r[3] = 0x83; /* NXDOMAIN */
+    } else {
+        uint8_t rr[12 + 16] = {0xc0, 0x0c, 0, (uint8_t)qtype, 0, 1, 0, 0, 0, 60, 0, 0};
+        size_t rd = qtype == 28 ? 16 : 4;
+        rr[11] = (uint8_t)rd;
+        for (size_t k = 0; k < rd; k++)
+            rr[12 + k] = (uint8_t)(name[0] + k);
+        memcpy(r + len, rr, 12 + rd);
+        len += (long)(12 + rd);
+        r[7] = 1;
+    }
+    nb_sendto(srv, r, (size_t)len, 0, from);
+}
+
+static void test_dns_server(void **state)
+{
+    (void)state;
+    nb_sock *srv;
+    struct nb_addr sa = lo4(53);
+    assert_int_equal(nb_socket(st, NB_AF_INET, NB_SOCK_DGRAM, &srv), 0);
+    assert_int_equal(nb_bind(srv, &sa), 0);
+    nb_setopt(srv, NB_SO_NONBLOCK, 1);
+    assert_int_equal(nb_inet_dns_set(0, &sa), 0);
+    struct nb_dns_query *qa, *qb, *qnx, *qslow, *qgone;
+    dns_done_calls = 0;
+    assert_int_equal(nb_dns_start(st, "a.test", NB_AF_INET, 0, dns_done, NULL, &qa), 0);
+    assert_int_equal(nb_dns_start(st, "b.test", 0, 0, dns_done, NULL, &qb), 0);
+    assert_int_equal(nb_dns_start(st, "nx.test", NB_AF_INET, 0, dns_done, NULL, &qnx), 0);
+    assert_int_equal(nb_dns_start(st, "slow.test", NB_AF_INET6, 300 * NB_NS_PER_MS, dns_done,
+                                  NULL, &qslow), 0);
+    assert_int_equal(nb_dns_start(st, "gone.test", NB_AF_INET, 0, dns_done, NULL, &qgone), 0);
+    nb_dns_free(qgone); /* cancelled: its callback never runs */
+    assert_int_equal(nb_dns_poll(qa, NULL), NB_EAGAIN);
+    uint64_t end = nb_clock_ns() + 3 * NB_NS_PER_S;
+    while (nb_clock_ns() < end && dns_done_calls < 4) {
+        uint8_t q[512];
+        struct nb_addr from;
+        long n;
+        while ((n = nb_recvfrom(srv, q, sizeof q, 0, &from)) > 0)
+            answer(srv, q, n, &from);
+        run_ms(10);
+    }
+    assert_int_equal(dns_done_calls, 4);
+    struct nb_dns_result r;
+    assert_int_equal(nb_dns_poll(qa, &r), 0);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.addrs[0].family, NB_AF_INET);
+    assert_int_equal(r.addrs[0].u.ip4[0], 'a');
+    assert_int_equal(nb_dns_poll(qb, &r), 0);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.addrs[0].family, NB_AF_INET);
+    assert_int_equal(r.addrs[1].family, NB_AF_INET6);
+    assert_int_equal(r.addrs[1].u.ip6[15], 'b' + 15);
+    assert_int_equal(nb_dns_poll(qnx, &r), NB_ENOENT);
+    assert_int_equal(nb_dns_poll(qslow, &r), NB_ETIMEDOUT);
+    nb_dns_free(qa);
+    nb_dns_free(qb);
+    nb_dns_free(qnx);
+    nb_dns_free(qslow); /* lwIP still asks: freed by its last callback */
+    /* the answer is cached now */
+    assert_int_equal(nb_dns_resolve(st, "a.test", NB_AF_INET, NB_NS_PER_S, &r), 0);
+    nb_close(srv);
+}
+
 /* A second stack cannot have the inet family while the first owns it. */
 static void test_one_stack(void **state)
 {
@@ -466,11 +599,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tcp_addr_in_use_and_options, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_backlog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tcp_background_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tcp_syn_cookies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_basic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_queue_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_connected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dns_literal_and_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ping_loopback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dns_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_stack, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -328,6 +328,7 @@ static void inet_print_stats(struct nb_stack *st, void *state, nb_print_fn print
         FSTAT(tcp_connects), FSTAT(tcp_accepts), FSTAT(tcp_resets), FSTAT(tcp_aborts),
         FSTAT(tcp_connect_timeouts), FSTAT(tcp_close_timeouts), FSTAT(tcp_closed_unread),
         FSTAT(tcp_lingering_done), FSTAT(tcp_syn_evicted), FSTAT(tcp_syn_dropped),
+        FSTAT(tcp_syn_cookies_sent), FSTAT(tcp_syn_cookies_ok),
         FSTAT(tcp_accept_nomem), FSTAT(tcp_rx_coalesced), FSTAT(udp_rx), FSTAT(udp_rx_dropped),
         FSTAT(udp_rx_truncated), FSTAT(udp_tx), FSTAT(udp_tx_errors), FSTAT(rx_nobuf),
         FSTAT(tx_nomem), FSTAT(tx_queued), FSTAT(tx_queue_dropped),

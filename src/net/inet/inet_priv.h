@@ -33,6 +33,7 @@ struct inet_stats {
     uint64_t tcp_connects, tcp_accepts, tcp_resets, tcp_aborts;
     uint64_t tcp_connect_timeouts, tcp_close_timeouts, tcp_closed_unread;
     uint64_t tcp_lingering_done, tcp_syn_evicted, tcp_syn_dropped;
+    uint64_t tcp_syn_cookies_sent, tcp_syn_cookies_ok;
     uint64_t tcp_accept_nomem, tcp_rx_coalesced;
     uint64_t udp_rx, udp_rx_dropped, udp_rx_truncated, udp_tx, udp_tx_errors;
     uint64_t rx_nobuf;       /* frames dropped: no pbuf for them */
@@ -94,6 +95,8 @@ int inet_udp_create(nb_sock *s, struct inet_ns *ns);
 void inet_udp_fini(struct inet_ns *ns);
 extern const struct nb_family inet_udp_ops;
 void inet_tcp_describe_pcbs(nb_print_fn print, void *arg);
+/* Half-open connections before SYN cookies (tests and fuzzing: 0 = always). */
+void inet_tcp_set_cookie_threshold(uint32_t half_open);
 
 /* dhcp4.c */
 struct dhcp4 *inet_dhcp4_new(struct inet_if *ii);

@@ -6,6 +6,9 @@
 #define NB_LWIP_HOOKS_H
 
 #include "lwip/arch.h"
+
+#include <stddef.h>
+#include <stdint.h>
 #include "lwip/err.h"
 #include "lwip/ip_addr.h"
 
@@ -23,5 +26,8 @@ u32_t nb_lwip_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
 err_t nb_lwip_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr,
                            u16_t optlen, u16_t opt1len, u8_t *opt2,
                            struct pbuf *p);
+
+/* A keyed hash for SYN cookies (port.c). */
+uint32_t nb_lwip_cookie_hash(const void *data, size_t len);
 
 #endif

@@ -41,7 +41,7 @@
 #define MEMP_NUM_PBUF 1024      /* PBUF_REF/ROM headers (fragments, loopback) */
 #define MEMP_NUM_RAW_PCB 8
 #define MEMP_NUM_UDP_PCB 256
-#define MEMP_NUM_TCP_PCB 2048
+#define MEMP_NUM_TCP_PCB 2048   /* 512 half-open at most (tcp.c) + the rest */
 #define MEMP_NUM_TCP_PCB_LISTEN 64
 #define MEMP_NUM_TCP_SEG 8192   /* bounds all queued TCP segments */
 #define MEMP_NUM_REASSDATA 32
@@ -133,6 +133,12 @@
 #define TCP_DEFAULT_LISTEN_BACKLOG 0xff
 #define TCP_MAXRTX 12
 #define TCP_SYNMAXRTX 6
+/* lwIP's TCP timers tick at this (ms); the slow timer, which times
+ * retransmissions, at twice it. 250 (lwIP's default) puts the floor of
+ * the retransmission timeout near 1.5 s and delays ACKs up to 250 ms; at
+ * 50 the floor is ~300 ms (Linux: 200) and delayed ACKs wait <= 50 ms.
+ * The timer runs only while TCP connections exist. */
+#define TCP_TMR_INTERVAL 50
 #define TCP_MSL 30000UL         /* TIME_WAIT lasts 60 s, as on Linux */
 #define TCP_CALCULATE_EFF_SEND_MSS 1
 #define LWIP_TCP_KEEPALIVE 1
@@ -146,7 +152,12 @@
 #define LWIP_ALTCP 0
 
 /* --- checksums --- */
-#define LWIP_CHECKSUM_ON_COPY 1
+/* Per-netif control: a driver with checksum offload (nb_iface.offload) has
+ * lwIP skip TCP checksums. Summing while copying in tcp_write would be
+ * wasted then, so checksums are computed at output, where the netif is
+ * known. */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
+#define LWIP_CHECKSUM_ON_COPY 0
 #define CHECKSUM_GEN_IP 1
 #define CHECKSUM_GEN_UDP 1
 #define CHECKSUM_GEN_TCP 1

@@ -5,7 +5,8 @@
  * interface's FIFO; we copy it into a chain of pool pbufs (ETH_PAD_SIZE
  * bytes of padding first, so IP headers are aligned), free the packet and
  * give the chain to ethernet_input. The copy bounds what the network can
- * make us hold to lwIP's pbuf pool, whatever buffers drivers use.
+ * make us hold to lwIP's pbuf pool, whatever buffers drivers use. Large
+ * frames with headroom to spare go to lwIP without a copy (rx_ref).
  *
  * Transmit: linkoutput copies the pbuf chain into one nb_pkt with
  * NB_PKT_HEADROOM and calls nb_iface_send. Ethernet is lossy: a frame the
@@ -91,12 +92,53 @@ static void if_tx_ready(struct nb_iface *ifc)
     }
 }
 
+/*
+ * Zero-copy receive for large frames (TSO bursts from a TAP with offloads):
+ * when the packet has headroom for it, a custom pbuf describing the
+ * packet's own buffer goes to lwIP, and freeing that pbuf frees the packet.
+ * The packet stays counted against packet memory while lwIP holds it; TCP
+ * windows bound how much it can hold. Small frames are copied: a pool
+ * buffer is cheaper than pinning a driver's buffer.
+ */
+#define RX_REF_MIN 4096
+
+struct rx_ref {
+    struct pbuf_custom pc;
+    struct nb_pkt *pkt;
+};
+
+static void rx_ref_free(struct pbuf *p)
+{
+    struct rx_ref *r = (struct rx_ref *)(void *)p;
+    nb_pkt_free(r->pkt);
+}
+
+static struct pbuf *rx_ref(struct nb_pkt *pkt)
+{
+    uintptr_t at = ((uintptr_t)pkt->buf + 7) & ~(uintptr_t)7;
+    struct rx_ref *r = (struct rx_ref *)at;
+    if (pkt->len < RX_REF_MIN || (uint8_t *)(r + 1) > pkt->data - ETH_PAD_SIZE)
+        return NULL;
+    r->pkt = pkt;
+    r->pc.custom_free_function = rx_ref_free;
+    u16_t len = (u16_t)(pkt->len + ETH_PAD_SIZE);
+    return pbuf_alloced_custom(PBUF_RAW, len, PBUF_REF, &r->pc, pkt->data - ETH_PAD_SIZE, len);
+}
+
 static void if_input(struct nb_iface *ifc, struct nb_pkt *pkt)
 {
     struct inet_if *ii = ifc->proto;
     if (!ii || pkt->len > 0xFFFF - ETH_PAD_SIZE) {
         ifc->stats.rx_errors++;
         nb_pkt_free(pkt);
+        return;
+    }
+    struct pbuf *zc = rx_ref(pkt);
+    if (zc) {
+        LINK_STATS_INC(link.recv);
+        if (ii->nif.input(zc, &ii->nif) != ERR_OK)
+            pbuf_free(zc);
+        inet_leave();
         return;
     }
     struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)(pkt->len + ETH_PAD_SIZE), PBUF_POOL);
@@ -128,6 +170,12 @@ static err_t if_init(struct netif *nif)
     nif->mtu6 = nif->mtu;
     nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
                  NETIF_FLAG_MLD6;
+    u16_t csum = NETIF_CHECKSUM_ENABLE_ALL;
+    if (ifc->offload & NB_IFACE_TX_TCP_CSUM)
+        csum &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
+    if (ifc->offload & NB_IFACE_RX_TCP_CSUM)
+        csum &= (u16_t)~NETIF_CHECKSUM_CHECK_TCP;
+    NETIF_SET_CHECKSUM_CTRL(nif, csum);
     nif->output = etharp_output;
     nif->output_ip6 = ethip6_output;
     nif->linkoutput = if_linkoutput;
@@ -144,8 +192,11 @@ static void ext_status(struct netif *nif, netif_nsc_reason_t reason,
             !ip6_addr_ispreferred(args->ipv6_addr_state_changed.old_state)) {
             char text[64];
             struct inet_if *ii = nif->state;
-            NB_INFO("%s: IPv6 %s ready", ii ? ii->ifc->name : "lo",
-                    ipaddr_ntoa_r(&nif->ip6_addr[i], text, sizeof text));
+            ipaddr_ntoa_r(&nif->ip6_addr[i], text, sizeof text);
+            for (char *c = text; *c; c++)
+                if (*c >= 'A' && *c <= 'F')
+                    *c = (char)(*c - 'A' + 'a'); /* as Linux prints them */
+            NB_INFO("%s: IPv6 %s ready", ii ? ii->ifc->name : "lo", text);
         }
     }
     inet_config_changed();

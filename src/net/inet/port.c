@@ -135,3 +135,18 @@ u32_t nb_lwip_tcp_isn(const ip_addr_t *local_ip, u16_t local_port,
     /* RFC 6528: hash plus a 4 µs clock, so reused 4-tuples move forward. */
     return (u32_t)siphash(key, buf, n) + (u32_t)(nb_clock_ns() / 4000);
 }
+
+/* A keyed 32-bit hash for SYN cookies (tcp.c), with its own key. */
+uint32_t nb_lwip_cookie_hash(const void *data, size_t len)
+{
+    static uint8_t key[16];
+    static int keyed;
+    if (!keyed) {
+        if (nb_platform_entropy(key, sizeof key) != 0) {
+            uint64_t t = nb_clock_ns() ^ 0x5bd1e995u;
+            memcpy(key, &t, sizeof t);
+        }
+        keyed = 1;
+    }
+    return (uint32_t)siphash(key, data, len);
+}

@@ -40,6 +40,8 @@
 #include <neoboot/platform.h>
 #include <neoboot/util.h>
 
+#include "lwip/inet_chksum.h"
+#include "lwip/ip.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 #include "lwip_hooks.h"
@@ -52,7 +54,8 @@ NB_LOG_MODULE(inet);
 
 #define BACKLOG_DEFAULT 128
 #define BACKLOG_MAX 4096
-#define HALF_OPEN_MAX 128          /* lwIP's backlog: SYN_RCVD per listener */
+#define HALF_OPEN_CAP 512          /* SYN_RCVD connections, all listeners */
+#define COOKIE_ABOVE 256           /* half-open connections before SYN cookies */
 #define CONNECT_TIMEOUT_DEFAULT (60 * NB_NS_PER_S)
 #define CLOSE_TIMEOUT (60 * NB_NS_PER_S)
 #define RCVBUF_MIN (2 * TCP_MSS)
@@ -131,6 +134,10 @@ static void wake(struct itcp *c)
 static void tcp_timer_fired(struct nb_timer *t);
 static void pcb_destroyed(u8_t id, void *data);
 static const struct tcp_ext_arg_callbacks ext_cbs = {.destroy = pcb_destroyed};
+static err_t on_passive_open(u8_t id, struct tcp_pcb_listen *lpcb, struct tcp_pcb *npcb);
+static void half_open_forget(struct tcp_pcb *pcb);
+static const struct tcp_ext_arg_callbacks listen_cbs = {.destroy = pcb_destroyed,
+                                                        .passive_open = on_passive_open};
 /* lwIP insists on a callbacks table; this one says nothing. */
 static const struct tcp_ext_arg_callbacks no_cbs = {.destroy = NULL};
 
@@ -528,7 +535,8 @@ static void pcb_attach(struct itcp *c, struct tcp_pcb *pcb)
     c->pcb = pcb;
     tcp_arg(pcb, c);
     tcp_ext_arg_set(pcb, g_inet.tcp_ext_id, c);
-    tcp_ext_arg_set_callbacks(pcb, g_inet.tcp_ext_id, &ext_cbs);
+    tcp_ext_arg_set_callbacks(pcb, g_inet.tcp_ext_id,
+                              pcb->state == LISTEN ? &listen_cbs : &ext_cbs);
     if (pcb->state != LISTEN) {
         tcp_recv(pcb, on_recv);
         tcp_sent(pcb, on_sent);
@@ -569,6 +577,8 @@ static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 static err_t on_accept(void *arg, struct tcp_pcb *npcb, err_t err)
 {
     struct itcp *l = arg;
+    if (npcb)
+        half_open_forget(npcb); /* completed: no longer evictable */
     if (err != ERR_OK || !npcb || !l || l->state != T_LISTEN) {
         if (l)
             l->ns->stats.tcp_accept_nomem++;
@@ -609,42 +619,332 @@ static err_t on_accept(void *arg, struct tcp_pcb *npcb, err_t err)
     return ERR_OK;
 }
 
-/* SYN flood defence, called for every segment before lwIP processes it
- * (LWIP_HOOK_TCP_INPACKET_PCB). */
+/*
+ * Half-open connections (SYN_RCVD) live in one global ring of
+ * HALF_OPEN_CAP, oldest evicted first, instead of lwIP's per-listener
+ * backlog: each new one is taken off lwIP's count as it is born (the
+ * passive_open ext-arg callback) and put here. A SYN flood can then hold at
+ * most HALF_OPEN_CAP pcbs, and a real client's half-open connection
+ * survives HALF_OPEN_CAP newer SYNs, longer than its ACK can wait behind
+ * them in the receive queue. The user's backlog bounds only completed
+ * connections waiting for accept.
+ */
+static struct tcp_pcb *half_open[HALF_OPEN_CAP];
+static uint32_t ho_head, ho_tail; /* free-running; ring index = n % CAP */
+static uint32_t ho_count;
+
+static void half_open_destroyed(u8_t id, void *data)
+{
+    (void)id;
+    uintptr_t slot = (uintptr_t)data - 1;
+    if (slot < HALF_OPEN_CAP && half_open[slot]) {
+        half_open[slot] = NULL;
+        ho_count--;
+    }
+}
+
+static const struct tcp_ext_arg_callbacks half_open_cbs = {.destroy = half_open_destroyed};
+
+/* A half-open connection completed (or we abort it): not ours to evict. */
+static void half_open_forget(struct tcp_pcb *pcb)
+{
+    if (pcb->ext_args[g_inet.tcp_ext_id].callbacks != &half_open_cbs)
+        return;
+    half_open_destroyed(g_inet.tcp_ext_id, tcp_ext_arg_get(pcb, g_inet.tcp_ext_id));
+    tcp_ext_arg_set(pcb, g_inet.tcp_ext_id, NULL);
+    tcp_ext_arg_set_callbacks(pcb, g_inet.tcp_ext_id, &no_cbs);
+}
+
+/* Drop completed or vanished entries from the old end. */
+static void half_open_trim(void)
+{
+    while (ho_tail != ho_head && !half_open[ho_tail % HALF_OPEN_CAP])
+        ho_tail++;
+}
+
+static void half_open_evict_oldest(void)
+{
+    half_open_trim();
+    if (ho_tail == ho_head)
+        return;
+    struct tcp_pcb *victim = half_open[ho_tail % HALF_OPEN_CAP];
+    half_open_forget(victim);
+    tcp_abandon(victim, 0); /* no RST: its source is likely forged */
+    if (g_inet.owner)
+        g_inet.owner->stats.tcp_syn_evicted++;
+    half_open_trim();
+}
+
+static err_t on_passive_open(u8_t id, struct tcp_pcb_listen *lpcb, struct tcp_pcb *npcb)
+{
+    (void)id;
+    (void)lpcb;
+    tcp_backlog_accepted(npcb); /* off lwIP's per-listener count */
+    half_open_trim();
+    if (ho_head - ho_tail >= HALF_OPEN_CAP)
+        half_open_evict_oldest();
+    /* positions before ho_tail are all empty, so this slot is free */
+    uint32_t slot = ho_head++ % HALF_OPEN_CAP;
+    half_open[slot] = npcb;
+    ho_count++;
+    tcp_ext_arg_set(npcb, g_inet.tcp_ext_id, (void *)(uintptr_t)(slot + 1));
+    tcp_ext_arg_set_callbacks(npcb, g_inet.tcp_ext_id, &half_open_cbs);
+    return ERR_OK;
+}
+
+/*
+ * SYN cookies. Past COOKIE_ABOVE half-open connections a listener answers
+ * SYNs statelessly: the SYN-ACK's sequence number is a keyed hash of the
+ * connection's addresses and ports, the client's ISN, a 64-second time slot
+ * and an MSS class (RFC 4987, as Linux). No pcb exists until the client's
+ * ACK brings the cookie back; then we build the SYN_RCVD pcb lwIP would
+ * have made and hand the ACK to lwIP again (re-injected from loop work),
+ * which completes the handshake its own way. So a flood costs no memory
+ * and keeps lwIP's pcb lists short, and a real client still connects.
+ * Cookie connections have no window scaling or SACK (not in the cookie).
+ */
+static const u16_t cookie_mss[4] = {536, 1220, 1440, 1460};
+static uint32_t cookie_above = COOKIE_ABOVE;
+
+void inet_tcp_set_cookie_threshold(uint32_t count)
+{
+    cookie_above = count;
+}
+static uint32_t cookie_last_slot;
+static bool cookies_used;
+
+static uint32_t cookie_slot(void)
+{
+    return (uint32_t)(nb_clock_ns() / NB_NS_PER_S / 64);
+}
+
+static uint32_t cookie_make(const ip_addr_t *l, const ip_addr_t *r, u16_t lport, u16_t rport,
+                            u32_t client_isn, uint32_t slot, uint32_t mssidx)
+{
+    uint8_t b[48];
+    size_t n = 0;
+    bool v6 = IP_IS_V6(l);
+    memcpy(b + n, v6 ? (const void *)ip_2_ip6(l)->addr : (const void *)&ip_2_ip4(l)->addr, v6 ? 16 : 4);
+    n += v6 ? 16 : 4;
+    memcpy(b + n, v6 ? (const void *)ip_2_ip6(r)->addr : (const void *)&ip_2_ip4(r)->addr, v6 ? 16 : 4);
+    n += v6 ? 16 : 4;
+    nb_put_be16(b + n, lport);
+    nb_put_be16(b + n + 2, rport);
+    nb_put_be32(b + n + 4, client_isn);
+    b[n + 8] = (uint8_t)(slot & 0x1F);
+    n += 9;
+    uint32_t h = nb_lwip_cookie_hash(b, n);
+    return (slot & 0x1F) << 27 | (mssidx & 7) << 24 | (h & 0xFFFFFF);
+}
+
+/* The MSS option of a SYN (0 if absent); options may be split in two. */
+static u16_t syn_mss(struct tcp_hdr *hdr, u16_t optlen, u16_t opt1len, const u8_t *opt2)
+{
+    const u8_t *o1 = (const u8_t *)hdr + 20;
+#define OPT(i) ((i) < opt1len ? o1[i] : opt2[(i) - opt1len])
+    for (u16_t i = 0; i < optlen;) {
+        u8_t kind = OPT(i);
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= optlen)
+            break;
+        u8_t len = OPT(i + 1);
+        if (len < 2 || i + len > optlen)
+            break;
+        if (kind == 2 && len == 4)
+            return (u16_t)(OPT(i + 2) << 8 | OPT(i + 3));
+        i = (u16_t)(i + len);
+    }
+#undef OPT
+    return 0;
+}
+
+static void cookie_synack(struct tcp_hdr *hdr, u16_t optlen, u16_t opt1len, u8_t *opt2,
+                          struct inet_ns *ns)
+{
+    const ip_addr_t *local = ip_current_dest_addr(), *remote = ip_current_src_addr();
+    u16_t mss = syn_mss(hdr, optlen, opt1len, opt2);
+    if (mss == 0)
+        mss = 536;
+    uint32_t idx = 0;
+    for (uint32_t k = 0; k < NB_ARRAY_SIZE(cookie_mss); k++)
+        if (cookie_mss[k] <= mss)
+            idx = k;
+    uint32_t slot = cookie_slot();
+    u32_t isn = cookie_make(local, remote, hdr->dest, hdr->src, hdr->seqno, slot, idx);
+    struct pbuf *p = pbuf_alloc(PBUF_IP, 24, PBUF_RAM);
+    if (!p)
+        return;
+    uint8_t *t = p->payload;
+    memset(t, 0, 24);
+    nb_put_be16(t, hdr->dest);
+    nb_put_be16(t + 2, hdr->src);
+    nb_put_be32(t + 4, isn);
+    nb_put_be32(t + 8, hdr->seqno + 1);
+    t[12] = 6 << 4;                       /* 24-byte header */
+    t[13] = TCP_SYN | TCP_ACK;
+    nb_put_be16(t + 14, (u16_t)NB_MIN(TCP_WND, 0xFFFF));
+    t[20] = 2, t[21] = 4;                 /* MSS option */
+    nb_put_be16(t + 22, cookie_mss[idx] < TCP_MSS ? cookie_mss[idx] : TCP_MSS);
+    struct netif *nif = ip_route(local, remote);
+    if (nif) {
+        u16_t sum = ip_chksum_pseudo(p, IP_PROTO_TCP, p->tot_len, local, remote);
+        memcpy(t + 16, &sum, 2);
+        ip_output_if(p, local, remote, TCP_TTL, 0, IP_PROTO_TCP, nif);
+    }
+    pbuf_free(p);
+    cookie_last_slot = slot;
+    cookies_used = true;
+    ns->stats.tcp_syn_cookies_sent++;
+}
+
+/* Segments to hand to lwIP again, once the pcb for them exists. */
+#define REINJECT_MAX 32
+static struct {
+    struct pbuf *p;
+    u8_t netif_idx;
+} reinject_q[REINJECT_MAX];
+static unsigned reinject_n;
+static struct nb_work reinject_work;
+
+static void reinject_run(struct nb_work *w)
+{
+    (void)w;
+    for (unsigned i = 0; i < reinject_n; i++) {
+        struct netif *n = netif_get_by_index(reinject_q[i].netif_idx);
+        if (!n || ip_input(reinject_q[i].p, n) != ERR_OK)
+            pbuf_free(reinject_q[i].p);
+    }
+    reinject_n = 0;
+    inet_leave();
+}
+
+/* The current segment as the IP packet it arrived in (tcp_input turned
+ * some header fields to host order in place: turn them back). */
+static struct pbuf *segment_copy(struct tcp_hdr *hdr, u16_t optlen, u16_t opt1len,
+                                 const u8_t *opt2, struct pbuf *data)
+{
+    const u8_t *iph = ip_current_is_v6() ? (const u8_t *)ip6_current_header()
+                                         : (const u8_t *)ip4_current_header();
+    u32_t iphl = ip_current_header_tot_len();
+    u32_t thl = 20u + optlen;
+    u32_t total = iphl + thl + data->tot_len;
+    if (!iph || total > 0xFFFF || thl > 60)
+        return NULL;
+    struct pbuf *q = pbuf_alloc(PBUF_RAW, (u16_t)total, PBUF_POOL);
+    if (!q)
+        return NULL;
+    uint8_t th[60];
+    memcpy(th, hdr, 20);
+    memcpy(th + 20, (const u8_t *)hdr + 20, opt1len);
+    if (optlen > opt1len)
+        memcpy(th + 20 + opt1len, opt2, (size_t)(optlen - opt1len));
+    nb_put_be16(th, hdr->src);
+    nb_put_be16(th + 2, hdr->dest);
+    nb_put_be32(th + 4, hdr->seqno);
+    nb_put_be32(th + 8, hdr->ackno);
+    nb_put_be16(th + 14, hdr->wnd);
+    pbuf_take_at(q, iph, (u16_t)iphl, 0);
+    pbuf_take_at(q, th, (u16_t)thl, (u16_t)iphl);
+    u32_t off = iphl + thl;
+    for (struct pbuf *r = data; r && r->len; r = r->next) {
+        pbuf_take_at(q, r->payload, r->len, (u16_t)off);
+        off += r->len;
+    }
+    return q;
+}
+
+/* A valid cookie came back: make the SYN_RCVD pcb lwIP would have made
+ * for the SYN, and let lwIP process this ACK against it. */
+static void cookie_ack(struct tcp_pcb_listen *lpcb, struct itcp *l, struct tcp_hdr *hdr,
+                       u16_t optlen, u16_t opt1len, u8_t *opt2, struct pbuf *p)
+{
+    if (reinject_n == REINJECT_MAX)
+        return; /* the client retransmits */
+    u32_t cookie = hdr->ackno - 1;
+    uint32_t slot = cookie >> 27, idx = (cookie >> 24) & 7;
+    if (!cookies_used || ((cookie_last_slot - slot) & 0x1F) > 1 || idx >= NB_ARRAY_SIZE(cookie_mss))
+        return;
+    const ip_addr_t *local = ip_current_dest_addr(), *remote = ip_current_src_addr();
+    if (cookie_make(local, remote, hdr->dest, hdr->src, hdr->seqno - 1, slot, idx) != cookie)
+        return;
+    struct pbuf *again = segment_copy(hdr, optlen, opt1len, opt2, p);
+    if (!again)
+        return;
+    struct tcp_pcb *npcb = tcp_alloc(lpcb->prio);
+    if (!npcb) {
+        pbuf_free(again);
+        return;
+    }
+    ip_addr_copy(npcb->local_ip, *local);
+    ip_addr_copy(npcb->remote_ip, *remote);
+    npcb->local_port = lpcb->local_port;
+    npcb->remote_port = hdr->src;
+    npcb->state = SYN_RCVD;
+    npcb->rcv_nxt = hdr->seqno;
+    npcb->rcv_ann_right_edge = npcb->rcv_nxt;
+    npcb->snd_wl2 = cookie;
+    npcb->snd_nxt = cookie + 1;
+    npcb->lastack = cookie;
+    npcb->snd_lbb = cookie + 1;
+    npcb->snd_wl1 = hdr->seqno - 1; /* take the next window update */
+    npcb->callback_arg = lpcb->callback_arg;
+    npcb->listener = lpcb;
+    npcb->so_options = lpcb->so_options & SOF_INHERITED;
+    npcb->netif_idx = lpcb->netif_idx;
+    npcb->mss = cookie_mss[idx] < TCP_MSS ? cookie_mss[idx] : TCP_MSS;
+    npcb->mss = tcp_eff_send_mss(npcb->mss, &npcb->local_ip, &npcb->remote_ip);
+    npcb->snd_wnd = hdr->wnd;
+    npcb->snd_wnd_max = npcb->snd_wnd;
+    TCP_REG_ACTIVE(npcb);
+    on_passive_open(g_inet.tcp_ext_id, lpcb, npcb); /* into the half-open ring */
+    if (!reinject_work.fn)
+        nb_work_init(&reinject_work, reinject_run);
+    reinject_q[reinject_n].p = again;
+    reinject_q[reinject_n].netif_idx = netif_get_index(ip_current_input_netif());
+    reinject_n++;
+    nb_work_post(&reinject_work);
+    l->ns->stats.tcp_syn_cookies_ok++;
+}
+
+/* Every TCP segment, before lwIP processes it (LWIP_HOOK_TCP_INPACKET_PCB).
+ * For listeners: a full accept queue drops new SYNs (as Linux; the client
+ * tries again), many half-open connections switch to SYN cookies, and a
+ * returning cookie becomes a connection. */
 err_t nb_lwip_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr, u16_t optlen,
                            u16_t opt1len, u8_t *opt2, struct pbuf *p)
 {
-    (void)optlen;
-    (void)opt1len;
-    (void)opt2;
-    (void)p;
     if (pcb->state != LISTEN)
-        return ERR_OK;
-    if ((TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
         return ERR_OK;
     struct tcp_pcb_listen *lpcb = (struct tcp_pcb_listen *)pcb;
     struct itcp *l = lpcb->callback_arg;
     if (!l)
         return ERR_OK;
-    if (l->aq_len >= (uint32_t)l->backlog) {
-        /* Accept queue full: drop the SYN; the client tries again. */
-        l->ns->stats.tcp_syn_dropped++;
-        return ERR_ABRT;
-    }
-    if (lpcb->accepts_pending >= lpcb->backlog) {
-        struct tcp_pcb *victim = NULL;
-        for (struct tcp_pcb *q = tcp_active_pcbs; q; q = q->next)
-            if (q->state == SYN_RCVD && q->listener == lpcb &&
-                (!victim || (s32_t)(q->tmr - victim->tmr) <= 0))
-                victim = q;
-        if (!victim) {
+    u8_t flags = TCPH_FLAGS(hdr);
+    if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
+        if (l->aq_len >= (uint32_t)l->backlog) {
             l->ns->stats.tcp_syn_dropped++;
             return ERR_ABRT;
         }
-        tcp_abandon(victim, 0);
-        l->ns->stats.tcp_syn_evicted++;
+        if (ho_count >= cookie_above) {
+            cookie_synack(hdr, optlen, opt1len, opt2, l->ns);
+            return ERR_ABRT;
+        }
+        return ERR_OK;
     }
-    return ERR_OK;
+    if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_ACK && cookies_used) {
+        if (l->aq_len >= (uint32_t)l->backlog)
+            return ERR_ABRT; /* no room yet: the client retransmits */
+        unsigned before = reinject_n;
+        cookie_ack(lpcb, l, hdr, optlen, opt1len, opt2, p);
+        if (reinject_n != before)
+            return ERR_ABRT; /* lwIP sees it again, with its pcb */
+    }
+    return ERR_OK; /* lwIP answers stray ACKs with RST */
 }
 
 /* --- timers --- */
@@ -819,7 +1119,9 @@ static int tcp_op_listen(nb_sock *s, int backlog)
     tcp_ext_arg_set_callbacks(old, g_inet.tcp_ext_id, &no_cbs);
     tcp_ext_arg_set(old, g_inet.tcp_ext_id, NULL);
     err_t e = ERR_OK;
-    struct tcp_pcb *lpcb = tcp_listen_with_backlog_and_err(old, HALF_OPEN_MAX, &e);
+    /* lwIP's backlog never fills: half-open connections leave its count
+     * as they are born (on_passive_open), accepted ones are ours. */
+    struct tcp_pcb *lpcb = tcp_listen_with_backlog_and_err(old, TCP_DEFAULT_LISTEN_BACKLOG, &e);
     if (!lpcb) {
         tcp_ext_arg_set(old, g_inet.tcp_ext_id, c);
         tcp_ext_arg_set_callbacks(old, g_inet.tcp_ext_id, &ext_cbs);
@@ -902,6 +1204,29 @@ static bool send_shut(const struct itcp *c)
     return (c->local_shut & NB_SHUT_WR) != 0;
 }
 
+/*
+ * lwIP 2.1.3's tcp_write sizes segments by min(mss, largest window seen / 2)
+ * and asserts that the last queued segment fits that size. A peer that
+ * opens with a zero window and then offers a tiny one shrinks it below a
+ * segment already queued: tcp_write would trap on the assertion (and,
+ * built without assertions, underflow a length). Found by fuzz_inet. We
+ * do not call tcp_write then; the queued segment goes out as the window
+ * allows, and writing resumes.
+ */
+static bool write_would_trip_lwip(const struct tcp_pcb *pcb)
+{
+    if (!pcb->unsent || pcb->snd_wnd_max / 2 >= pcb->mss)
+        return false;
+    u16_t mss_local = LWIP_MIN(pcb->mss, TCPWND_MIN16(pcb->snd_wnd_max / 2));
+    if (!mss_local)
+        mss_local = pcb->mss;
+    const struct tcp_seg *last = pcb->unsent;
+    while (last->next)
+        last = last->next;
+    /* (tcp_out.c: LWIP_TCP_OPT_LENGTH_SEGMENT, without the hook we do not set) */
+    return mss_local < last->len + LWIP_TCP_OPT_LENGTH(last->flags);
+}
+
 static long tcp_op_send(nb_sock *s, const void *buf, size_t len, int flags,
                         const struct nb_addr *to)
 {
@@ -930,7 +1255,8 @@ static long tcp_op_send(nb_sock *s, const void *buf, size_t len, int flags,
         uint32_t space = c->pcb->snd_buf;
         uint32_t inflight = TCP_SND_BUF - space;
         uint32_t room = inflight >= c->sndbuf ? 0 : NB_MIN(space, c->sndbuf - inflight);
-        if (room == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 2)
+        if (room == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 2 ||
+            write_would_trip_lwip(c->pcb))
             break;
         size_t n = NB_MIN(len - done, (size_t)room);
         if (n > 0xFFFF)
@@ -1279,10 +1605,10 @@ void inet_tcp_describe_pcbs(nb_print_fn print, void *arg)
         bound++;
     nb_printf(print, arg,
               "   tcp pcbs: listen=%u bound=%u syn_sent=%u syn_rcvd=%u established=%u "
-              "fin_wait=%u close_wait=%u closing=%u last_ack=%u time_wait=%u",
+              "fin_wait=%u close_wait=%u closing=%u last_ack=%u time_wait=%u (half-open ring %u/%u)",
               listen, bound, by_state[SYN_SENT], by_state[SYN_RCVD], by_state[ESTABLISHED],
               by_state[FIN_WAIT_1] + by_state[FIN_WAIT_2], by_state[CLOSE_WAIT],
-              by_state[CLOSING], by_state[LAST_ACK], tw);
+              by_state[CLOSING], by_state[LAST_ACK], tw, (unsigned)ho_count, HALF_OPEN_CAP);
 }
 
 void inet_tcp_fini(struct inet_ns *ns)

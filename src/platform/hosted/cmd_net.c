@@ -97,8 +97,11 @@ static int run_net_command(const char *name, int argc, char **argv)
         return 1;
     bool ll;
     int fam = target_family(nargs, args, &ll);
-    if (strcmp(name, "ifconfig") == 0)
+    if (strcmp(name, "ifconfig") == 0 || strcmp(name, "dhcp") == 0 || strcmp(name, "dns") == 0) {
+        /* -4/-6 there name the records, not the way to the server */
         fam = NB_AF_INET;
+        ll = false;
+    }
     int rc = nb_instance_wait_net(&in, fam, ll, (uint64_t)(wait_s * 1e9));
     if (rc == NB_EINTR) {
         nb_instance_stop(&in);
