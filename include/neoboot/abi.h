@@ -64,4 +64,7 @@ void nb_app_get_stats(const struct nb_app *app, struct nb_app_stats *out);
 #define NB_ABI_POLLFD_SIZE 12   /* {i32 handle, u32 events, u32 revents} */
 #define NB_ABI_NETIF_SIZE 320   /* see docs/abi.md */
 
+/* digest_begin() algorithms */
+#define NB_DIGEST_SHA256 1
+
 #endif

@@ -30,14 +30,9 @@ static inline int64_t nb_now(void) { return nb_clock(NB_CLOCK_MONOTONIC); }
 
 /* Has an IP interface an address yet (IPv4, or a preferred global IPv6)? */
 bool nb_net_ready(void);
-/*
- * Wait until nb_net_ready() or timeout_ns passes: 0 or NB_ETIMEDOUT.
- * With DHCP, an app that starts at boot is often faster than its lease.
- * The ABI has no "address changed" event, so this sleeps in 10 ms steps
- * (the runtime's loop, DHCP included, runs meanwhile): bounded, not a spin.
- * nb_tcp_connect() calls it by itself.
- */
-int nb_net_wait(int64_t timeout_ns);
+/* nb_net_wait() (an import, neoboot.h) waits for the same thing: with
+ * DHCP, an app that starts at boot is often faster than its lease.
+ * nb_tcp_connect() calls it by itself. */
 
 /* --- addresses --- */
 

@@ -218,6 +218,20 @@ NB_IMPORT(clock) int64_t nb_clock(int32_t id);
 NB_IMPORT(sleep) int32_t nb_sleep(int64_t ns);
 NB_IMPORT(log) int32_t nb_log(int32_t level, const char *msg, size_t len);
 NB_IMPORT(random) int32_t nb_random(void *buf, size_t len);
+/* Wait until an IP interface has an address (IPv4, or a preferred global
+ * IPv6): 0, NB_ETIMEDOUT, or NB_ENETDOWN with no IP interface at all. The
+ * runtime's loop (DHCP included) runs meanwhile; no polling. */
+NB_IMPORT(net_wait) int32_t nb_net_wait(int64_t timeout_ns);
+
+/* --- digests, computed by the runtime (natively) --- */
+#define NB_DIGEST_SHA256 1
+/* A new digest: a handle, NB_EINVAL (unknown algorithm) or NB_EMFILE. */
+NB_IMPORT(digest_begin) int32_t nb_digest_begin(int32_t alg);
+/* Hash len more bytes (at most 16 MiB per call: NB_E2BIG beyond). */
+NB_IMPORT(digest_update) int32_t nb_digest_update(int32_t h, const void *buf, size_t len);
+/* The digest into out (len >= 32, else NB_EINVAL and the handle stays):
+ * returns its length and frees the handle. close(h) abandons one. */
+NB_IMPORT(digest_end) int32_t nb_digest_end(int32_t h, void *out, size_t len);
 
 /* --- network boot (needs the boot capability) --- */
 #define NB_BOOT_KERNEL 0

@@ -245,19 +245,6 @@ bool nb_net_ready(void)
     return false;
 }
 
-int nb_net_wait(int64_t timeout_ns)
-{
-    int64_t end = nb_now() + (timeout_ns > 0 ? timeout_ns : 0);
-    while (!nb_net_ready()) {
-        if (nb_now() >= end)
-            return NB_ETIMEDOUT;
-        int rc = nb_sleep(10 * NB_MSEC);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
-
 int nb_tcp_connect(const char *host, uint16_t port, int64_t timeout_ns)
 {
     struct nb_addr addrs[LOOKUP_MAX];

@@ -17,7 +17,7 @@
 #define NB_HANDLE_IDX_BITS 16
 #define NB_HANDLES_TOTAL (1u << NB_HANDLE_IDX_BITS) /* all instances together */
 
-enum nb_handle_kind { NB_H_FREE = 0, NB_H_SOCKET = 1, NB_H_QUERY = 2 };
+enum nb_handle_kind { NB_H_FREE = 0, NB_H_SOCKET = 1, NB_H_QUERY = 2, NB_H_DIGEST = 3 };
 
 /* One instance's view: its limit and count. */
 struct nb_handles {

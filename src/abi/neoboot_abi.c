@@ -15,7 +15,9 @@
 #include <neoboot/iface.h>
 #include <neoboot/log.h>
 #include <neoboot/loop.h>
+#include <neoboot/inet.h>
 #include <neoboot/platform.h>
+#include <neoboot/sha256.h>
 #include <neoboot/util.h>
 
 #include "abi_internal.h"
@@ -29,6 +31,9 @@ NB_LOG_MODULE(app);
 
 #define LOG_MSG_MAX 1024
 #define RANDOM_MAX (1u << 20)
+/* one digest_update call: ~40 ms of hashing natively, so a guest cannot
+ * hold the host outside the reach of its deadline for long */
+#define DIGEST_CHUNK_MAX (16u << 20)
 
 struct nb_app {
     char name[32];
@@ -80,6 +85,8 @@ static void close_one(void *arg, int32_t h, uint8_t kind, void *obj)
         struct gsock *g = obj;
         nb_close(g->s);
         free(g);
+    } else if (kind == NB_H_DIGEST) {
+        free(obj);
     }
 }
 
@@ -178,11 +185,15 @@ struct wait_ctx {
     nb_sock *s;
     uint32_t mask;
     int trap;
+    bool (*ready)(void *arg); /* or this condition (s NULL) */
+    void *ready_arg;
 };
 
 static bool wait_done(void *arg)
 {
     struct wait_ctx *w = arg;
+    if (w->ready && w->ready(w->ready_arg))
+        return true;
     if (w->s && (nb_sock_readiness(w->s) & (w->mask | NB_POLLERR | NB_POLLHUP)))
         return true;
     w->trap = nb_wasm_hcall_should_stop(w->hc);
@@ -194,10 +205,26 @@ static bool wait_done(void *arg)
  * passes (0: no timeout) or the guest must stop. Returns 0, NB_ETIMEDOUT
  * or NB_EINTR; *trap is set when the guest must stop.
  */
+static int guest_wait_ctx(struct wait_ctx *wc, uint64_t timeout_ns, int *trap);
+
 static int guest_wait(nb_wasm_hcall *hc, nb_sock *s, uint32_t mask, uint64_t timeout_ns,
                       int *trap)
 {
-    struct wait_ctx w = {hc, s, mask, 0};
+    struct wait_ctx w = {hc, s, mask, 0, NULL, NULL};
+    return guest_wait_ctx(&w, timeout_ns, trap);
+}
+
+/* guest_wait for an arbitrary condition */
+static int guest_wait_cond(nb_wasm_hcall *hc, bool (*ready)(void *), void *arg,
+                           uint64_t timeout_ns, int *trap)
+{
+    struct wait_ctx w = {hc, NULL, 0, 0, ready, arg};
+    return guest_wait_ctx(&w, timeout_ns, trap);
+}
+
+static int guest_wait_ctx(struct wait_ctx *wc, uint64_t timeout_ns, int *trap)
+{
+    nb_wasm_hcall *hc = wc->hc;
     uint64_t deadline = NB_FOREVER;
     if (timeout_ns) {
         uint64_t now = nb_clock_ns();
@@ -207,12 +234,12 @@ static int guest_wait(nb_wasm_hcall *hc, nb_sock *s, uint32_t mask, uint64_t tim
     bool guest_deadline_first = gd < deadline;
     if (guest_deadline_first)
         deadline = gd;
-    int rc = nb_loop_run_until(wait_done, &w, deadline);
-    if (!w.trap && rc != 0)
-        w.trap = nb_wasm_hcall_should_stop(hc);
-    if (!w.trap && rc == NB_ETIMEDOUT && guest_deadline_first)
-        w.trap = NB_WASM_TRAP_DEADLINE;
-    *trap = w.trap;
+    int rc = nb_loop_run_until(wait_done, wc, deadline);
+    if (!wc->trap && rc != 0)
+        wc->trap = nb_wasm_hcall_should_stop(hc);
+    if (!wc->trap && rc == NB_ETIMEDOUT && guest_deadline_first)
+        wc->trap = NB_WASM_TRAP_DEADLINE;
+    *trap = wc->trap;
     return rc;
 }
 
@@ -498,6 +525,12 @@ static int h_close(nb_wasm_hcall *hc, const union nb_wasm_arg *a, union nb_wasm_
     struct nb_app *app = APP(hc);
     struct gsock *g = nb_handles_remove(&app->handles, a[0].i32, NB_H_SOCKET);
     if (!g) {
+        /* close() also abandons an unfinished digest */
+        void *d = nb_handles_remove(&app->handles, a[0].i32, NB_H_DIGEST);
+        if (d) {
+            free(d);
+            return ret_i32(r, 0);
+        }
         app->stats.bad_handles++;
         return ret_i32(r, NB_EBADF);
     }
@@ -708,6 +741,91 @@ static int h_resolve(nb_wasm_hcall *hc, const union nb_wasm_arg *a, union nb_was
     return nb_abi_resolve(hc, app->st, a, r);
 }
 
+/* --- network readiness and digests --- */
+
+static bool app_net_ready(void *arg)
+{
+    struct nb_app *app = arg;
+    for (struct nb_iface *ifc = nb_iface_first(); ifc; ifc = ifc->next)
+        if (ifc->stack == app->st && ifc->up && ifc->link_up &&
+            (nb_inet_ready(ifc, NB_AF_INET) || nb_inet_ready(ifc, NB_AF_INET6)))
+            return true;
+    return false;
+}
+
+/* net_wait(timeout_ns) -> 0 once an interface of the app's stack has an
+ * IPv4 address or a preferred global IPv6 one; NB_ETIMEDOUT; NB_ENETDOWN
+ * when the stack has no IP interface at all (nothing to wait for). */
+static int h_net_wait(nb_wasm_hcall *hc, const union nb_wasm_arg *a, union nb_wasm_arg *r)
+{
+    struct nb_app *app = APP(hc);
+    if (a[0].i64 < 0)
+        return ret_i32(r, NB_EINVAL);
+    if (app_net_ready(app))
+        return ret_i32(r, 0);
+    bool any_ip = false;
+    for (struct nb_iface *ifc = nb_iface_first(); ifc; ifc = ifc->next)
+        if (ifc->stack == app->st && ifc->link == NB_LINK_ETHERNET)
+            any_ip = true;
+    if (!any_ip)
+        return ret_i32(r, NB_ENETDOWN);
+    if (a[0].i64 == 0)
+        return ret_i32(r, NB_ETIMEDOUT);
+    int trap;
+    int rc = guest_wait_cond(hc, app_net_ready, app, (uint64_t)a[0].i64, &trap);
+    if (trap)
+        return trap;
+    return ret_i32(r, rc);
+}
+
+/* digest_begin(alg) -> handle; the hashing runs natively, many times
+ * faster than in the guest (fetch's and netboot's checks) */
+static int h_digest_begin(nb_wasm_hcall *hc, const union nb_wasm_arg *a, union nb_wasm_arg *r)
+{
+    struct nb_app *app = APP(hc);
+    if (a[0].i32 != NB_DIGEST_SHA256)
+        return ret_i32(r, NB_EINVAL);
+    struct nb_sha256 *c = malloc(sizeof *c);
+    if (!c)
+        return ret_i32(r, NB_ENOMEM);
+    nb_sha256_init(c);
+    int32_t h = nb_handles_add(&app->handles, NB_H_DIGEST, c);
+    if (h < 0)
+        free(c);
+    return ret_i32(r, h);
+}
+
+/* digest_update(h, buf, len) -> 0 */
+static int h_digest_update(nb_wasm_hcall *hc, const union nb_wasm_arg *a, union nb_wasm_arg *r)
+{
+    struct nb_app *app = APP(hc);
+    struct nb_sha256 *c = nb_handles_get(&app->handles, a[0].i32, NB_H_DIGEST);
+    if (!c) {
+        app->stats.bad_handles++;
+        return ret_i32(r, NB_EBADF);
+    }
+    if (a[1].mem.len > DIGEST_CHUNK_MAX)
+        return ret_i32(r, NB_E2BIG);
+    nb_sha256_update(c, a[1].mem.ptr, a[1].mem.len);
+    return ret_i32(r, 0);
+}
+
+/* digest_end(h, out, len) -> digest length; the handle is gone after */
+static int h_digest_end(nb_wasm_hcall *hc, const union nb_wasm_arg *a, union nb_wasm_arg *r)
+{
+    struct nb_app *app = APP(hc);
+    if (!nb_handles_get(&app->handles, a[0].i32, NB_H_DIGEST)) {
+        app->stats.bad_handles++;
+        return ret_i32(r, NB_EBADF);
+    }
+    if (a[1].mem.len < NB_SHA256_LEN)
+        return ret_i32(r, NB_EINVAL); /* the handle stays: try again with room */
+    struct nb_sha256 *c = nb_handles_remove(&app->handles, a[0].i32, NB_H_DIGEST);
+    nb_sha256_final(c, a[1].mem.ptr);
+    free(c);
+    return ret_i32(r, NB_SHA256_LEN);
+}
+
 static const struct {
     const char *name, *sig;
     nb_wasm_host_fn fn;
@@ -735,6 +853,10 @@ static const struct {
     {"sleep", "(I)i", h_sleep},
     {"log", "(ib)i", h_log},
     {"random", "(b)i", h_random},
+    {"net_wait", "(I)i", h_net_wait},
+    {"digest_begin", "(i)i", h_digest_begin},
+    {"digest_update", "(ib)i", h_digest_update},
+    {"digest_end", "(ib)i", h_digest_end},
     {"boot_begin", "(iIp32)i", nb_abi_boot_begin},
     {"boot_append", "(ib)i", nb_abi_boot_append},
     {"boot_cmdline", "(b)i", nb_abi_boot_cmdline},

@@ -25,6 +25,7 @@
 #include <neoboot/platform.h>
 #include <neoboot/util.h>
 
+#include "../unit/inet_csum.h"
 #include "memlink.h"
 #include "net/inet/inet_priv.h"
 
@@ -81,22 +82,6 @@ static void wire_input(struct nb_iface *ifc, struct nb_pkt *p)
         }
     }
     nb_pkt_free(p);
-}
-
-static uint32_t sum16(const uint8_t *b, size_t n, uint32_t s)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)(b[i] << 8 | b[i + 1]);
-    if (n & 1)
-        s += (uint32_t)(b[n - 1] << 8);
-    return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xFFFF) + (s >> 16);
-    return (uint16_t)~s;
 }
 
 static struct nb_iface *stack_end;

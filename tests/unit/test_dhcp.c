@@ -19,6 +19,7 @@
 #include <neoboot/platform.h>
 #include <neoboot/util.h>
 
+#include "inet_csum.h"
 #include "memlink.h"
 
 #include <stdio.h>
@@ -42,22 +43,6 @@ static struct {
     bool nak;          /* NAK the next REQUEST */
     uint32_t lease, t1, t2;
 } srv;
-
-static uint32_t sum16(const uint8_t *b, size_t n, uint32_t s)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)(b[i] << 8 | b[i + 1]);
-    if (n & 1)
-        s += (uint32_t)(b[n - 1] << 8);
-    return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xFFFF) + (s >> 16);
-    return (uint16_t)~s;
-}
 
 /* A DHCP reply of `type`, with a chosen xid and MAC (to test filtering). */
 static void reply(uint8_t type, uint32_t xid, const uint8_t mac[6], bool cookie)
