@@ -758,7 +758,7 @@ def cmd_fetch(args):
                 raise Fail("fetch: %s, sha256 %s (want %d bytes, sha256 %s)" %
                            (m.group(0), h.group(1), size, digest))
             log("network up %.2f s after QEMU started; %s" % (t_net, how))
-            log("PASS fetch (%s): %d MiB in %s s of guest time (%s/s, sha256 in the app), "
+            log("PASS fetch (%s): %d MiB in %s s of guest time (%s/s, sha256 checked by the app), "
                 "sha256 matches" % (args.machine, args.size, m.group(3), m.group(4)))
             q.wait_for(r"powering off", 10, i)
         finally:
