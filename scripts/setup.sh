@@ -19,6 +19,9 @@ pkgs=(
   libslirp-dev                                   # unprivileged user-mode networking
   wabt binaryen                                  # wasm reference tools (spec tests, fuzzing)
   qemu-system-x86 qemu-utils                     # running NeoBoot images
+  ovmf                                           # UEFI firmware for QEMU (neoboot qemu --uefi)
+  grub-common grub-pc-bin grub-efi-amd64-bin     # neoboot image iso: GRUB for BIOS and UEFI
+  xorriso mtools                                 # grub-mkrescue's ISO and EFI-partition tools
   socat curl python3 iproute2 dnsmasq-base       # real peers in integration tests
   python3-pexpect                                # driving consoles (shell, serial) in tests
   iputils-ping                                   # pc image tests: ping over TAP

@@ -11,6 +11,7 @@
     pc_qemu.py --image neoboot.elf --neoboot BIN --apps DIR corrupt
     pc_qemu.py --image neoboot.elf --neoboot BIN --apps DIR idle --app
     pc_qemu.py --image neoboot.elf --neoboot BIN --apps DIR qemu-cmd
+    pc_qemu.py --image neoboot.elf --neoboot BIN --apps DIR iso --firmware bios|uefi
 
 The app tests build images with `neoboot image build` (BIN is the hosted
 neoboot) around the SDK's apps in DIR (httpd.wasm, fetch.wasm).
@@ -55,7 +56,8 @@ class Qemu:
     """One QEMU process with the serial console on stdio."""
 
     def __init__(self, image, machine, mem="128M", append="", net=None,
-                 prefix=(), accel=None, monitor=None, initrd=None, cpu=None):
+                 prefix=(), accel=None, monitor=None, initrd=None, cpu=None,
+                 cdrom=False, bios=None):
         self.lines = []
         self.cond = threading.Condition()
         self.proc = None
@@ -70,6 +72,8 @@ class Qemu:
         self.monitor = monitor  # a UNIX socket path for the human monitor
         self.initrd = initrd
         self.cpu = cpu
+        self.cdrom = cdrom  # image is a disk (neoboot image iso), booted by firmware
+        self.bios = bios    # firmware file (OVMF) instead of SeaBIOS
 
     extra = []
 
@@ -80,8 +84,10 @@ class Qemu:
             "-monitor", ("unix:%s,server=on,wait=off" % self.monitor
                          if self.monitor else "none"),
             "-serial", "stdio", "-no-reboot",
-            "-kernel", self.image,
+            "-cdrom" if self.cdrom else "-kernel", self.image,
         ]
+        if self.bios:
+            c += ["-bios", self.bios]
         if self.cpu:
             c += ["-cpu", self.cpu]
         if self.initrd:
@@ -597,6 +603,70 @@ def httpd_image(args, tmp, *extra):
                        "--arg", "--port", "--arg", "80", "--allow-listen", "tcp:80", *extra)
 
 
+OVMF = "/usr/share/ovmf/OVMF.fd"
+
+
+def cmd_iso(args):
+    """`neoboot image iso` makes a GRUB disk with the httpd image; the
+    firmware (SeaBIOS, or OVMF for UEFI) boots it from the CD drive as on a
+    real machine, GRUB loads NeoBoot through Multiboot2, and the app serves
+    through a port forward."""
+    check_qemu()
+    if not shutil.which("grub-mkrescue") or not shutil.which("xorriso"):
+        raise Skip("grub-mkrescue or xorriso not installed (scripts/setup.sh installs them)")
+    grub_dir = "/usr/lib/grub/" + ("x86_64-efi" if args.firmware == "uefi" else "i386-pc")
+    if not os.path.isdir(grub_dir):
+        raise Skip("%s missing (scripts/setup.sh installs grub-%s)" %
+                   (grub_dir, "efi-amd64-bin" if args.firmware == "uefi" else "pc-bin"))
+    if args.firmware == "uefi" and not os.path.exists(OVMF):
+        raise Skip("%s missing (scripts/setup.sh installs ovmf)" % OVMF)
+    with tempfile.TemporaryDirectory(prefix="nbpc") as tmp:
+        # BIOS: the app inside the image; UEFI: the base image and the app
+        # as a Multiboot2 module (a bundle)
+        if args.firmware == "bios":
+            img, mod, source = httpd_image(args, tmp), [], "the image"
+        else:
+            need_apps(args)
+            bundle = image_build(args, os.path.join(tmp, "httpd.bundle"), "httpd.wasm",
+                                 "--arg", "--port", "--arg", "80", "--allow-listen", "tcp:80",
+                                 bundle=True)
+            img, mod, source = args.image, ["--module", bundle], "the boot module"
+        iso = os.path.join(tmp, "neoboot.iso")
+        r = run([args.neoboot, "image", "iso", img] + mod + ["--cmdline",
+                 "neoboot.log=info,mm=debug neoboot.autoboot=0 x=$y;z#", "-o", iso],
+                check=False)
+        if r.returncode != 0 or not os.path.exists(iso):
+            raise Fail("image iso: rc %d: %s%s" % (r.returncode, r.stdout, r.stderr))
+        log("image iso: %s" % r.stdout.strip().splitlines()[0])
+        port = free_port()
+        q = Qemu(iso, args.machine, mem="128M", cpu="max", cdrom=True,
+                 bios=OVMF if args.firmware == "uefi" else None,
+                 net=user_net(args.machine, fwd=(port, 80)))
+        try:
+            q.start()
+            _, m, t_boot = q.wait_for(r"NeoBoot pc \(x86_64\), booted by (GRUB[^(]*)", 120)
+            # the command line crossed GRUB's quoting intact
+            q.wait_for(r"command line: neoboot\.log=info,mm=debug neoboot\.autoboot=0 "
+                       r"x=\$y;z#$", 10)
+            _, mm, _ = q.wait_for(r"memory: (\d+) MiB RAM in (\d+) ranges", 10)
+            if not 100 <= int(mm.group(1)) <= 128:
+                raise Fail("memory: %s MiB of a 128 MiB machine" % mm.group(1))
+            _, _, t_net = q.wait_for(r"network up: eth0 10\.0\.2\.15/24 .*"
+                                     r"\(DHCP from 10\.0\.2\.2\)", 60)
+            q.wait_for(r"httpd from %s, \d+ bytes, sha256 [0-9a-f]{64} \(verified\)" % source,
+                       30)
+            q.wait_for(r"httpd: serving on tcp port 80", 30)
+            body = http_get("http://127.0.0.1:%d/" % port, 30)
+            if body is None or b"Hello from NeoBoot" not in body:
+                q.dump()
+                raise Fail("httpd did not answer through the forward: %r" % body)
+            log("PASS %s firmware (%s): %s started NeoBoot %.1f s after QEMU, network up "
+                "%.1f s, httpd answered curl" % (args.firmware, args.machine,
+                                                 m.group(1).strip(), t_boot, t_net))
+        finally:
+            q.stop()
+
+
 def cmd_app(args):
     """Boot with a bundled httpd: network up by DHCP, the app running, and
     curl from the host through a port forward."""
@@ -962,6 +1032,9 @@ def main():
     for name in ("boot", "ping", "app"):
         p = sub.add_parser(name)
         p.add_argument("--machine", default="pc")
+    p = sub.add_parser("iso")
+    p.add_argument("--machine", default="pc")
+    p.add_argument("--firmware", choices=("bios", "uefi"), default="bios")
     p = sub.add_parser("fetch")
     p.add_argument("--machine", default="q35")
     p.add_argument("--tap", action="store_true")

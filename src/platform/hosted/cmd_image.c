@@ -4,6 +4,7 @@
  *   neoboot image build --app APP.wasm [CONFIG OPTIONS] [--base ELF] -o IMAGE
  *   neoboot image bundle --app APP.wasm [CONFIG OPTIONS] -o BUNDLE
  *   neoboot image inspect FILE
+ *   neoboot image iso [IMAGE] [--module FILE] [--cmdline TEXT] [--timeout S] -o ISO
  *
  * A bundle (include/neoboot/bundle.h) is the app plus its configuration
  * text with SHA-256 digests. `build` copies the pc image (neoboot.elf),
@@ -13,7 +14,10 @@
  * until now -- at it, so any PVH loader (QEMU -kernel) places the bundle
  * where the kernel looks for it. `bundle` writes the bundle alone, to pass
  * as a boot module (QEMU -initrd). `inspect` shows what an image or bundle
- * holds and whether its digests verify. docs/image.md describes the format.
+ * holds and whether its digests verify. `iso` puts an image on a GRUB
+ * rescue disk (grub-mkrescue: BIOS and UEFI, CD or USB stick) that loads
+ * it through Multiboot2, for real machines. docs/image.md describes the
+ * format.
  *
  * Every ELF field read here is checked against the file's size before use:
  * images are files anyone can hand us.
@@ -34,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define IMAGE_MAX (64u << 20)   /* a base image larger than this is not ours */
@@ -218,12 +223,20 @@ static void usage(void)
 {
     printf("usage: neoboot image build --app APP.wasm [OPTIONS] [--base ELF] -o IMAGE\n"
            "       neoboot image bundle --app APP.wasm [OPTIONS] -o BUNDLE\n"
-           "       neoboot image inspect FILE\n\n"
+           "       neoboot image inspect FILE\n"
+           "       neoboot image iso [IMAGE] [--module FILE] [--cmdline TEXT] [--timeout S]\n"
+           "                         -o ISO\n\n"
            "build: a bootable pc image (QEMU -kernel) with the app and its\n"
            "configuration inside, checked by SHA-256 at boot. bundle: the same\n"
            "app+configuration alone, to boot as a module (QEMU -initrd).\n"
            "inspect: what an image or bundle holds and whether it verifies\n"
-           "(exit status 1 if not). Format and keys: docs/image.md.\n\n"
+           "(exit status 1 if not). Format and keys: docs/image.md.\n"
+           "iso: a disk for real machines (BIOS and UEFI; burn it or dd it to a USB\n"
+           "stick) whose GRUB boots IMAGE (default: the base image) with the kernel\n"
+           "command line TEXT (docs/pc.md), after a menu of S seconds (default 0);\n"
+           "--module adds an app (.wasm) or bundle that runs instead of the image's.\n"
+           "Needs grub-mkrescue, xorriso and GRUB's pc and efi files\n"
+           "(scripts/setup.sh installs them).\n\n"
            "options (each becomes a line of the configuration):\n"
            "  --name NAME            the app's name (argv[0]; default: file name)\n"
            "  --arg ARG              one argument (repeatable)\n"
@@ -505,7 +518,7 @@ static int inspect(int argc, char **argv)
             free(buf);
             return 1;
         }
-        printf("image: %s, %zu bytes, pc (PVH ELF)\n", path, len);
+        printf("image: %s, %zu bytes, pc (ELF: PVH and Multiboot2)\n", path, len);
         printf("bundle segment: address %#llx, file offset %#llx, %llu bytes\n",
                (unsigned long long)v.bundle->p_vaddr, (unsigned long long)v.bundle->p_offset,
                (unsigned long long)v.bundle->p_filesz);
@@ -567,6 +580,211 @@ static int inspect(int argc, char **argv)
     return 0;
 }
 
+/* --- iso --- */
+
+/* grub.cfg is a shell-like script: escape its special characters so the
+ * words reach NeoBoot as typed. GRUB rebuilds the command line from the
+ * words and would add backslashes before quotes, so quotes and
+ * backslashes are refused (NeoBoot's options need none). */
+static int grub_quote(char *out, size_t cap, const char *in)
+{
+    size_t n = 0;
+    for (; *in; in++) {
+        unsigned char c = (unsigned char)*in;
+        if (c < 0x20 || c == 0x7f || c == '\'' || c == '"' || c == '\\')
+            return -1;
+        bool esc = c == '$' || c == ';' || c == '{' || c == '}' || c == '|' || c == '&' ||
+                   c == '<' || c == '>' || c == '#';
+        if (n + 3 >= cap)
+            return -1;
+        if (esc)
+            out[n++] = '\\';
+        out[n++] = (char)c;
+    }
+    out[n] = 0;
+    return 0;
+}
+
+static int run_tool(const char *const *argv, const char *log)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        FILE *f = freopen(log, "w", stdout);
+        if (f)
+            dup2(fileno(f), STDERR_FILENO);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int iso(int argc, char **argv)
+{
+    const char *cmd = "image iso";
+    const char *image = NULL, *out = NULL, *cmdline = "", *module = NULL;
+    long timeout = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage();
+            return 0;
+        }
+        if (a[0] != '-') {
+            if (image)
+                return nb_cmd_usage_error(cmd, "one image only");
+            image = a;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return nb_cmd_usage_error(cmd, "%s needs a value", a);
+        const char *v = argv[++i];
+        if (strcmp(a, "-o") == 0) {
+            out = v;
+        } else if (strcmp(a, "--cmdline") == 0) {
+            cmdline = v;
+        } else if (strcmp(a, "--module") == 0) {
+            module = v;
+        } else if (strcmp(a, "--timeout") == 0) {
+            char *end;
+            timeout = strtol(v, &end, 10);
+            if (*end || timeout < 0 || timeout > 3600)
+                return nb_cmd_usage_error(cmd, "--timeout: seconds, 0 to 3600");
+        } else {
+            return nb_cmd_usage_error(cmd, "unknown option '%s'", a);
+        }
+    }
+    if (!out)
+        return nb_cmd_usage_error(cmd, "give -o ISO");
+    char defimg[PATH_MAX];
+    if (!image) {
+        if (nb_default_image(defimg, sizeof defimg) != 0) {
+            fprintf(stderr, "neoboot %s: no image given and none beside this program "
+                            "(make image, or neoboot image build)\n", cmd);
+            return 2;
+        }
+        image = defimg;
+    }
+    size_t len;
+    uint8_t *buf = read_file("iso", image, IMAGE_MAX + NB_BUNDLE_TOTAL_MAX, &len);
+    if (!buf)
+        return 1;
+    struct elf_view v;
+    const char *why = NULL;
+    if (len < SELFMAG || memcmp(buf, ELFMAG, SELFMAG) != 0 || elf_open(&v, buf, len, &why) != 0) {
+        fprintf(stderr, "neoboot %s: %s is not a NeoBoot pc image%s%s\n", cmd, image,
+                why ? ": " : "", why ? why : "");
+        free(buf);
+        return 1;
+    }
+    char quoted[2048];
+    if (grub_quote(quoted, sizeof quoted, cmdline) != 0) {
+        free(buf);
+        return nb_cmd_usage_error(cmd, "--cmdline: printable text of at most 1000 bytes, "
+                                       "without quotes or backslashes");
+    }
+    char dir[] = "/tmp/neoboot-iso.XXXXXX";
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "neoboot %s: cannot make a temporary folder: %s\n", cmd, strerror(errno));
+        free(buf);
+        return 1;
+    }
+    char path[PATH_MAX + 64], grubdir[PATH_MAX], cfg[4096], log[PATH_MAX];
+    snprintf(path, sizeof path, "%s/boot", dir);
+    snprintf(grubdir, sizeof grubdir, "%s/boot/grub", dir);
+    snprintf(log, sizeof log, "%s/grub-mkrescue.log", dir);
+    int rc = 1;
+    if (mkdir(path, 0755) != 0 || mkdir(grubdir, 0755) != 0) {
+        fprintf(stderr, "neoboot %s: cannot make %s: %s\n", cmd, grubdir, strerror(errno));
+        goto done;
+    }
+    snprintf(path, sizeof path, "%s/boot/neoboot.elf", dir);
+    if (write_file("iso", path, buf, len, NULL, 0, 0644) != 0)
+        goto done;
+    if (module) {
+        size_t mlen;
+        uint8_t *mb = read_file("iso", module, NB_BUNDLE_TOTAL_MAX, &mlen);
+        if (!mb)
+            goto done;
+        struct nb_bundle mbd;
+        const char *mwhy;
+        if (!nb_bundle_is_wasm(mb, mlen) && nb_bundle_parse(mb, mlen, &mbd, &mwhy) != 0) {
+            fprintf(stderr, "neoboot %s: %s is neither a WebAssembly module nor a bundle (%s)\n",
+                    cmd, module, mwhy);
+            free(mb);
+            goto done;
+        }
+        snprintf(path, sizeof path, "%s/boot/app", dir);
+        int wrc = write_file("iso", path, mb, mlen, NULL, 0, 0644);
+        free(mb);
+        if (wrc != 0)
+            goto done;
+    }
+    /* Serial first (NeoBoot's console is COM1), the screen too; the menu
+     * waits `timeout` seconds for someone who wants GRUB's own prompt. */
+    snprintf(cfg, sizeof cfg,
+             "# made by neoboot image iso\n"
+             "serial --unit=0 --speed=115200\n"
+             "terminal_input serial console\n"
+             "terminal_output serial console\n"
+             "set timeout=%ld\n"
+             "menuentry \"NeoBoot\" {\n"
+             "    multiboot2 /boot/neoboot.elf %s\n"
+             "%s"
+             "    boot\n"
+             "}\n",
+             timeout, quoted, module ? "    module2 /boot/app\n" : "");
+    snprintf(path, sizeof path, "%s/boot/grub/grub.cfg", dir);
+    if (write_file("iso", path, cfg, strlen(cfg), NULL, 0, 0644) != 0)
+        goto done;
+    if (access("/usr/lib/grub/i386-pc", R_OK) != 0 ||
+        access("/usr/lib/grub/x86_64-efi", R_OK) != 0)
+        fprintf(stderr, "neoboot %s: warning: GRUB's %s files are missing: the disk will not "
+                        "boot on %s machines (install %s)\n", cmd,
+                access("/usr/lib/grub/i386-pc", R_OK) != 0 ? "BIOS (i386-pc)" : "UEFI (x86_64-efi)",
+                access("/usr/lib/grub/i386-pc", R_OK) != 0 ? "BIOS" : "UEFI",
+                access("/usr/lib/grub/i386-pc", R_OK) != 0 ? "grub-pc-bin" : "grub-efi-amd64-bin");
+    const char *targv[] = {"grub-mkrescue", "-o", out, dir, NULL};
+    int trc = run_tool(targv, log);
+    if (trc != 0) {
+        fprintf(stderr, "neoboot %s: grub-mkrescue %s", cmd,
+                trc == 127 ? "is not installed (scripts/setup.sh installs grub-common, "
+                             "grub-pc-bin, grub-efi-amd64-bin, xorriso and mtools)\n"
+                           : "failed:\n");
+        if (trc != 127) {
+            FILE *f = fopen(log, "r");
+            char line[512];
+            while (f && fgets(line, sizeof line, f))
+                fprintf(stderr, "  %s", line);
+            if (f)
+                fclose(f);
+        }
+        goto done;
+    }
+    struct stat st;
+    if (stat(out, &st) == 0)
+        printf("%s: %lld bytes, GRUB (BIOS and UEFI) booting %s%s%s%s%s through Multiboot2\n"
+               "boot it: neoboot qemu %s [--uefi], or write it to a USB stick (dd)\n",
+               out, (long long)st.st_size, image, module ? " and module " : "",
+               module ? module : "", *cmdline ? " with " : "", cmdline, out);
+    rc = 0;
+done:
+    free(buf);
+    static const char *const made[] = {"boot/grub/grub.cfg", "boot/neoboot.elf", "boot/app",
+                                        "grub-mkrescue.log", "boot/grub", "boot", ""};
+    for (size_t k = 0; k < sizeof made / sizeof made[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, made[k]);
+        if (remove(path) != 0 && errno != ENOENT)
+            fprintf(stderr, "neoboot %s: could not remove %s: %s\n", cmd, path, strerror(errno));
+    }
+    return rc;
+}
+
 int nb_cmd_image(int argc, char **argv);
 int nb_cmd_image(int argc, char **argv)
 {
@@ -580,6 +798,8 @@ int nb_cmd_image(int argc, char **argv)
         return make(argc - 1, argv + 1, false);
     if (strcmp(argv[1], "inspect") == 0)
         return inspect(argc - 1, argv + 1);
-    return nb_cmd_usage_error("image", "unknown subcommand '%s' (build, bundle, inspect)",
+    if (strcmp(argv[1], "iso") == 0)
+        return iso(argc - 1, argv + 1);
+    return nb_cmd_usage_error("image", "unknown subcommand '%s' (build, bundle, inspect, iso)",
                               argv[1]);
 }

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -38,6 +39,8 @@
 
 int nb_default_image(char *buf, size_t len);
 
+#define OVMF_PATH "/usr/share/ovmf/OVMF.fd" /* Debian's ovmf package */
+
 struct qemu_opts {
     const char *machine;
     const char *mem;
@@ -49,6 +52,8 @@ struct qemu_opts {
     const char *initrd;
     const char *append;
     const char *image;
+    bool iso;            /* image is a disk (neoboot image iso): -cdrom */
+    bool uefi;           /* OVMF firmware instead of SeaBIOS */
     bool dry_run;
     const char *extra[MAX_EXTRA];
     int nextra;
@@ -74,6 +79,10 @@ static void usage(void)
            "                            (`neoboot image bundle`), run instead of the\n"
            "                            image's own\n"
            "  --append TEXT             kernel command line (docs/pc.md)\n"
+           "  --uefi                    UEFI firmware (OVMF) instead of the BIOS;\n"
+           "                            needs an ISO image\n"
+           "An IMAGE ending in .iso (`neoboot image iso`) boots as a CD through its\n"
+           "GRUB, like a real machine; its command line is the one built in.\n"
            "  --dry-run                 print the QEMU command and exit\n");
 }
 
@@ -135,7 +144,11 @@ static int build_argv(struct qemu_opts *o, const char *accel, const char **argv)
     argv[n++] = "none";
     argv[n++] = "-serial";
     argv[n++] = "mon:stdio";
-    argv[n++] = "-kernel";
+    if (o->uefi) {
+        argv[n++] = "-bios";
+        argv[n++] = OVMF_PATH;
+    }
+    argv[n++] = o->iso ? "-cdrom" : "-kernel";
     argv[n++] = o->image;
     if (o->initrd) {
         argv[n++] = "-initrd";
@@ -417,6 +430,10 @@ int nb_cmd_qemu(int argc, char **argv)
             o.no_net = true;
             continue;
         }
+        if (strcmp(a, "--uefi") == 0) {
+            o.uefi = true;
+            continue;
+        }
         if (a[0] != '-') {
             if (o.image)
                 return nb_cmd_usage_error(cmd, "one image only (QEMU arguments go after --)");
@@ -462,6 +479,20 @@ int nb_cmd_qemu(int argc, char **argv)
     }
     if (access(o.image, R_OK) != 0) {
         fprintf(stderr, "neoboot qemu: cannot read %s: %s\n", o.image, strerror(errno));
+        return 1;
+    }
+    size_t ilen = strlen(o.image);
+    o.iso = ilen > 4 && strcasecmp(o.image + ilen - 4, ".iso") == 0;
+    if (o.iso && (o.initrd || o.append))
+        return nb_cmd_usage_error(cmd, "an ISO carries its own command line and modules: "
+                                       "no --initrd or --append (neoboot image iso --cmdline)");
+    if (o.uefi && !o.iso)
+        return nb_cmd_usage_error(cmd, "--uefi boots a disk: make one with neoboot image iso");
+    if ((o.iso || o.uefi) && strncmp(o.machine, "microvm", 7) == 0)
+        return nb_cmd_usage_error(cmd, "microvm has no firmware to boot an ISO: use pc or q35");
+    if (o.uefi && access(OVMF_PATH, R_OK) != 0) {
+        fprintf(stderr, "neoboot qemu: --uefi needs %s (install the ovmf package; "
+                        "scripts/setup.sh does)\n", OVMF_PATH);
         return 1;
     }
     if (o.tap && o.nfwd)

@@ -8,6 +8,12 @@
  * not load a 64-bit ELF as Multiboot, so this note is the way in on the pc,
  * q35 and microvm machines alike.
  *
+ * GRUB (BIOS or UEFI: a real machine, or `neoboot image iso`) loads the
+ * same ELF through the Multiboot2 header below and enters mb2_entry32 in
+ * the same CPU state, with %eax = 0x36d76289 and %ebx = the Multiboot2
+ * information. Both paths continue as one; nb_pc_start(info, protocol)
+ * reads whichever structure it was given.
+ *
  * From there: clear .bss, build boot page tables that identity-map the
  * first 4 GiB with 2 MiB pages, enable PAE + long mode + paging, load a
  * 64-bit GDT, enable the FPU and SSE (the C compiler uses SSE registers
@@ -49,13 +55,52 @@
     .quad pvh_entry32
     .balign 4
 
+/*
+ * The Multiboot2 header: first in .text, so within the file's first 32 KiB
+ * as the specification requires. Tags: the entry point (GRUB would
+ * otherwise take the ELF's), page-aligned modules, and the end tag.
+ */
+#define MB2_MAGIC 0xe85250d6
+#define MB2_BOOT_MAGIC 0x36d76289
     .section .text.boot, "ax"
+    .balign 8
+mb2_header:
+    .long MB2_MAGIC
+    .long 0                          /* architecture: i386 (32-bit entry) */
+    .long mb2_header_end - mb2_header
+    .long 0x100000000 - (MB2_MAGIC + (mb2_header_end - mb2_header))
+    .balign 8
+    .word 3, 0                       /* entry address tag */
+    .long 12
+    .long mb2_entry32
+    .balign 8
+    .word 6, 0                       /* module alignment tag */
+    .long 8
+    .balign 8
+    .word 0, 0                       /* end tag */
+    .long 8
+mb2_header_end:
+
     .code32
+    .globl mb2_entry32
+mb2_entry32:
+    cli
+    cld
+    cmp $MB2_BOOT_MAGIC, %eax
+    jne 4f
+    mov %ebx, %esi                   /* Multiboot2 information */
+    mov $1, %ebp                     /* protocol: NB_PC_BOOT_MB2 */
+    jmp common_entry32
+4:  hlt                              /* not a Multiboot2 loader: nothing to go on */
+    jmp 4b
+
     .globl pvh_entry32
 pvh_entry32:
     cli
     cld
     mov %ebx, %esi                   /* start info: kept in esi */
+    xor %ebp, %ebp                   /* protocol: NB_PC_BOOT_PVH */
+common_entry32:
 
     /* Zero .bss (it holds the stack and page tables we are about to use). */
     mov $__bss_start, %edi
@@ -120,8 +165,9 @@ long_entry:
     mov %eax, %gs
     lea boot_stack_top(%rip), %rsp
     fninit
-    xor %ebp, %ebp                   /* end of the frame-pointer chain */
     mov %esi, %edi                   /* zero-extends: start info address */
+    mov %ebp, %esi                   /* boot protocol */
+    xor %ebp, %ebp                   /* end of the frame-pointer chain */
     call nb_pc_start
 3:  cli
     hlt

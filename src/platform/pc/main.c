@@ -48,7 +48,7 @@
 NB_LOG_MODULE(pc);
 
 void nb_net_init(void);
-void nb_pc_start(uint32_t start_info);
+void nb_pc_start(uint32_t start_info, uint32_t protocol);
 
 struct nb_pc_bootinfo nb_pc_boot;
 
@@ -83,6 +83,44 @@ struct hvm_memmap_entry {
     uint32_t reserved;
 };
 
+void nb_pc_mem_add(uint64_t addr, uint64_t size, uint32_t type)
+{
+    if (!size || addr + size < addr)
+        return;
+    if (type == 1) {
+        nb_pc_boot.ram_bytes += size;
+        if (addr + size > nb_pc_boot.ram_top)
+            nb_pc_boot.ram_top = addr + size;
+    }
+    /* keep the map sorted; merge with a neighbour of the same type that
+     * touches (UEFI maps come in many small pieces) */
+    struct nb_pc_memrange *m = nb_pc_boot.mem;
+    unsigned n = nb_pc_boot.nmem, i = 0;
+    while (i < n && m[i].addr < addr)
+        i++;
+    if (i > 0 && m[i - 1].type == type && m[i - 1].addr + m[i - 1].size == addr) {
+        m[i - 1].size += size;
+        if (i < n && m[i].type == type && m[i - 1].addr + m[i - 1].size == m[i].addr) {
+            m[i - 1].size += m[i].size;
+            memmove(&m[i], &m[i + 1], (n - i - 1) * sizeof *m);
+            nb_pc_boot.nmem--;
+        }
+        return;
+    }
+    if (i < n && m[i].type == type && addr + size == m[i].addr) {
+        m[i].addr = addr;
+        m[i].size += size;
+        return;
+    }
+    if (n == NB_PC_MAX_MEMRANGES) {
+        nb_pc_boot.mem_dropped++;
+        return;
+    }
+    memmove(&m[i + 1], &m[i], (n - i) * sizeof *m);
+    m[i] = (struct nb_pc_memrange){addr, size, type};
+    nb_pc_boot.nmem++;
+}
+
 static void read_start_info(uint32_t pa)
 {
     const struct hvm_start_info *si = (const void *)(uintptr_t)pa;
@@ -96,20 +134,12 @@ static void read_start_info(uint32_t pa)
         nb_pc_boot.cmdline[n] = 0;
     }
     nb_pc_boot.rsdp = si->rsdp_paddr;
+    snprintf(nb_pc_boot.loader, sizeof nb_pc_boot.loader, "PVH");
     if (si->version < 1 || !si->memmap_paddr || !si->memmap_entries)
         nb_pc_panic("PVH start info has no memory map (version %u)", si->version);
     const struct hvm_memmap_entry *e = (const void *)(uintptr_t)si->memmap_paddr;
-    for (uint32_t i = 0; i < si->memmap_entries && i < NB_PC_MAX_MEMRANGES; i++) {
-        struct nb_pc_memrange *r = &nb_pc_boot.mem[nb_pc_boot.nmem++];
-        r->addr = e[i].addr;
-        r->size = e[i].size;
-        r->type = e[i].type;
-        if (r->type == 1) {
-            nb_pc_boot.ram_bytes += r->size;
-            if (r->addr + r->size > nb_pc_boot.ram_top)
-                nb_pc_boot.ram_top = r->addr + r->size;
-        }
-    }
+    for (uint32_t i = 0; i < si->memmap_entries; i++)
+        nb_pc_mem_add(e[i].addr, e[i].size, e[i].type);
     /* Boot modules (QEMU -initrd): only where they are is copied; their
      * bytes stay in place and app.c reserves them from the heap. A module
      * outside RAM is ignored (the loader's word is checked, not trusted). */
@@ -272,13 +302,17 @@ static void banner(void)
     unsigned ranges = 0;
     for (unsigned i = 0; i < nb_pc_boot.nmem; i++)
         ranges += nb_pc_boot.mem[i].type == 1;
-    NB_INFO("NeoBoot pc (x86_64), booted by PVH");
+    NB_INFO("NeoBoot pc (x86_64), booted by %s%s", nb_pc_boot.loader,
+            nb_pc_boot.rsdp_is_copy ? " (ACPI RSDP: the loader's copy)" : "");
     struct nb_pkt_stats ps;
     nb_pkt_get_stats(&ps);
     NB_INFO("memory: %llu MiB RAM in %u ranges, heap %llu KiB, packets up to %llu KiB",
             (unsigned long long)(nb_pc_boot.ram_bytes >> 20), ranges,
             (unsigned long long)(ms.total >> 10),
             (unsigned long long)(ps.limit_bytes >> 10));
+    if (nb_pc_boot.mem_dropped)
+        NB_WARN("memory map: %u ranges beyond the first %u ignored", nb_pc_boot.mem_dropped,
+                NB_PC_MAX_MEMRANGES);
     NB_INFO("cpu: %s \"%s\"%s%s", nb_pc_cpu.vendor, nb_pc_cpu.brand,
             nb_pc_cpu.hypervisor ? ", hypervisor " : "",
             nb_pc_cpu.hypervisor ? nb_pc_cpu.hv_vendor : "");
@@ -345,12 +379,15 @@ static void log_device(void *arg, const char *line)
     NB_INFO("%s", line);
 }
 
-void nb_pc_start(uint32_t start_info)
+void nb_pc_start(uint32_t start_info, uint32_t protocol)
 {
     nb_pc_serial_init();
     nb_pc_cpu_init();
     nb_pc_trap_init();
-    read_start_info(start_info);
+    if (protocol == NB_PC_BOOT_MB2)
+        nb_pc_read_multiboot2(start_info);
+    else
+        read_start_info(start_info);
     nb_pc_app_reserve();
     nb_pc_mm_init();
     /* Packet memory may take at most half the heap (and never more than

@@ -218,19 +218,30 @@ void nb_pc_mm_init(void)
     /* The loader put the image there, but RAM may end before .bss does
      * (with -m too small, stores to it would vanish): say so and stop. */
     uint64_t img = (uintptr_t)__image_end - (uintptr_t)__image_start;
-    if (!nb_pc_is_ram((uintptr_t)__image_start, img))
-        nb_pc_panic("the image needs %llu KiB of RAM at 1 MiB, more than this machine has "
-                    "(give it more memory, e.g. qemu -m 16M)",
-                    (unsigned long long)(img >> 10));
+    if (!nb_pc_is_ram((uintptr_t)__image_start, img)) {
+        for (unsigned i = 0; i < nb_pc_boot.nmem; i++)
+            NB_ERROR("memory map: %#llx-%#llx type %u",
+                     (unsigned long long)nb_pc_boot.mem[i].addr,
+                     (unsigned long long)(nb_pc_boot.mem[i].addr + nb_pc_boot.mem[i].size - 1),
+                     nb_pc_boot.mem[i].type);
+        nb_pc_panic("the image needs %llu KiB of RAM at %llu MiB, and the memory map above "
+                    "has none there (too little memory? give QEMU -m 32M or more)",
+                    (unsigned long long)(img >> 10),
+                    (unsigned long long)((uintptr_t)__image_start >> 20));
+    }
     if (nb_pc_cpu.nx) {
         wrmsr(0xc0000080, rdmsr(0xc0000080) | (1ull << 11)); /* EFER.NXE */
         nx_bit = PTE_NX;
     }
     pml4 = table_alloc();
 
-    /* The image's 2 MiB chunks, with 4 KiB pages. */
+    /* With 4 KiB pages: the first 2 MiB (page 0 unmapped, the VGA hole)
+     * and the image's 2 MiB chunks. */
+    uint64_t img_start = (uintptr_t)__image_start & ~(MB2 - 1);
     uint64_t img_end = ((uintptr_t)__image_end + MB2 - 1) & ~(MB2 - 1);
     for (uint64_t chunk = 0; chunk < img_end; chunk += MB2) {
+        if (chunk != 0 && chunk < img_start)
+            continue;
         uint64_t *pd = pd_for(chunk);
         uint64_t *pt = pd ? table_at(pd, (chunk >> 21) & 511) : NULL;
         if (!pt)
@@ -241,8 +252,8 @@ void nb_pc_mm_init(void)
             pt[i] = f ? a | f : 0;
         }
     }
-    /* The rest of the first 4 GiB. */
-    for (uint64_t a = img_end; a < GB4; a += MB2)
+    /* The rest of the first 4 GiB (map_2m skips chunks mapped above). */
+    for (uint64_t a = MB2; a < GB4; a += MB2)
         if (!map_2m(a, flags_for_2m(a)))
             nb_pc_panic("mm: page-table pool too small for 4 GiB");
     load_cr3();

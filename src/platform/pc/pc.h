@@ -103,7 +103,7 @@ static inline void mmio_write64(uintptr_t a, uint64_t v)
 
 /* ---- boot information (main.c) ---- */
 
-#define NB_PC_MAX_MEMRANGES 64
+#define NB_PC_MAX_MEMRANGES 128 /* after merging; also Linux's e820 table size */
 #define NB_PC_CMDLINE_MAX 1024
 #define NB_PC_MAX_RESERVED 8
 #define NB_PC_MAX_MODULES 4
@@ -124,7 +124,11 @@ struct nb_pc_bootinfo {
     char cmdline[NB_PC_CMDLINE_MAX];
     struct nb_pc_memrange mem[NB_PC_MAX_MEMRANGES];
     unsigned nmem;
+    unsigned mem_dropped; /* ranges beyond NB_PC_MAX_MEMRANGES (logged) */
     uint64_t rsdp;        /* ACPI RSDP physical address, or 0 */
+    uint8_t rsdp_copy[36]; /* Multiboot2 gives a copy; used when the original is not found */
+    bool rsdp_is_copy;     /* rsdp points at rsdp_copy (inside the image) */
+    char loader[48];       /* who started us: "PVH" or the Multiboot2 loader's name */
     uint64_t ram_bytes;   /* sum of RAM ranges */
     uint64_t ram_top;     /* highest RAM address + 1 */
     struct nb_pc_memrange reserved[NB_PC_MAX_RESERVED]; /* kept from the heap */
@@ -133,6 +137,15 @@ struct nb_pc_bootinfo {
     unsigned nmods;
 };
 extern struct nb_pc_bootinfo nb_pc_boot;
+
+/* How boot.S was entered: the second argument of nb_pc_start(). */
+#define NB_PC_BOOT_PVH 0
+#define NB_PC_BOOT_MB2 1
+/* Add a range to nb_pc_boot's memory map (sorted, touching ranges of one
+ * type merged). */
+void nb_pc_mem_add(uint64_t addr, uint64_t size, uint32_t type);
+/* Fill nb_pc_boot from the Multiboot2 information at pa (multiboot2.c). */
+void nb_pc_read_multiboot2(uint32_t pa);
 
 /* Value of "key=value" on the kernel command line, copied into buf; NULL if
  * absent. A bare "key" yields "". */
