@@ -196,12 +196,19 @@ class Qemu:
 
 
 NIC_OPTS = ""
+NIC_MODEL = None  # --nic: a QEMU NIC model instead of virtio-net (e.g. e1000)
+
+
+def nic_device(machine):
+    if NIC_MODEL:
+        return NIC_MODEL
+    return "virtio-net-device" if machine.startswith("microvm") else "virtio-net-pci"
 
 
 def user_net(machine, fwd=None, restrict=True):
     """A NIC on slirp. restrict=on: it can reach nothing outside (port
     forwards from the host still work)."""
-    dev = "virtio-net-device" if machine.startswith("microvm") else "virtio-net-pci"
+    dev = nic_device(machine)
     nd = "user,id=n0,restrict=%s" % ("on" if restrict else "off")
     if fwd:
         nd += ",hostfwd=tcp:127.0.0.1:%d-:%d" % fwd
@@ -292,8 +299,7 @@ def cmd_ping(args):
         ns = "nbpc%d" % os.getpid()
     tap = "nbtap0"
     nsx = ["ip", "netns", "exec", ns] if ns else []
-    microvm = args.machine.startswith("microvm")
-    dev = "virtio-net-device" if microvm else "virtio-net-pci"
+    dev = nic_device(args.machine)
     net = ["-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % tap,
            "-device", "%s,netdev=n0,mac=52:54:00:12:34:56%s" % (dev, NIC_OPTS)]
     q = Qemu(args.image, args.machine, mem="64M",
@@ -305,7 +311,7 @@ def cmd_ping(args):
         run(nsx + ["ip", "link", "set", "lo", "up"])
         q.start()
         q.wait_for(r"test responder for", 30)
-        _, drv, _ = q.wait_for(r"virtio_net: (eth0: .* bytes)", 30)
+        _, drv, _ = q.wait_for(r"(?:virtio_net|e1000): (eth0: .* (?:bytes|tx ring \d+))", 30)
         log("driver: " + drv.group(1))
         q.wait_for(r"eth0: up, MAC", 30)
         run(nsx + ["ip", "addr", "add", HOST_IP + "/24", "dev", tap])
@@ -346,7 +352,7 @@ def cmd_ping(args):
         i, st, _ = q.wait_for(r"l2test: (\d+) ARP replies, (\d+) echo replies", 5, start)
         _, rx, _ = q.wait_for(r"  rx (\d+) pkts .* dropped (\d+)", 5, start)
         _, tx, _ = q.wait_for(r"  tx (\d+) pkts .* busy (\d+), errors (\d+)", 5, start)
-        _, vn, _ = q.wait_for(r"eth0: virtio-net irqs (\d+).* tx done (\d+)", 5, start)
+        _, vn, _ = q.wait_for(r"eth0: (?:virtio-net|e1000 \S+) irqs (\d+).* tx done (\d+)", 5, start)
         log("guest: rx %s frames (%s dropped), tx %s frames (%s busy), %s echo "
             "replies, %s tx completions freed, %s" %
             (rx.group(1), rx.group(2), tx.group(1), tx.group(2), st.group(2),
@@ -402,7 +408,7 @@ def cmd_ping(args):
         q.send("stats\npc\n")
         _, m, _ = q.wait_for(r"leak check: .*: (\w+)$", 30, start)
         _, tx, _ = q.wait_for(r"  tx (\d+) pkts .* busy (\d+), errors (\d+)", 5, start)
-        _, vn, _ = q.wait_for(r"eth0: virtio-net irqs (\d+).* tx done (\d+) "
+        _, vn, _ = q.wait_for(r"eth0: (?:virtio-net|e1000 \S+) irqs (\d+).* tx done (\d+) "
                               r"\(watchdog (\d+)\)", 5, start)
         if int(vn.group(3)):
             log("note: the tx watchdog found completions %s times (a late or "
@@ -413,7 +419,8 @@ def cmd_ping(args):
         log("PASS txburst: %d/%d frames at the host, ring full %s times, every "
             "sent frame freed on completion (%s)" % (rx1 - rx0, burst,
                                                     b.group(3), m.group(0)))
-        log("PASS %s: virtio-net end to end, no leaked packets" % args.machine)
+        log("PASS %s: %s end to end, no leaked packets" % (args.machine,
+                                                           nic_device(args.machine)))
     finally:
         q.stop()
         if ns:
@@ -708,8 +715,12 @@ def cmd_app(args):
             q.wait_for(r"state: running", 20, start)
             q.send("stats\n")
             q.wait_for(r"eth0", 20, start)
-            log("PASS %s: DHCP, bundled app, curl through the forward, console" %
-                args.machine)
+            # the driver's counters, and every packet accounted for
+            q.send("pc\n")
+            q.wait_for(r"eth0: (virtio-net|e1000) .*irqs [1-9]", 20, start)
+            q.wait_for(r"leak check: .*: ok", 20, start)
+            log("PASS %s (%s): DHCP, bundled app, curl through the forward, console" %
+                (args.machine, nic_device(args.machine)))
         finally:
             q.stop()
 
@@ -797,9 +808,7 @@ def cmd_fetch(args):
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     start_new_session=True)
                 net = ["-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % tap,
-                       "-device", "%s,netdev=n0" % ("virtio-net-device"
-                                                    if args.machine.startswith("microvm")
-                                                    else "virtio-net-pci")]
+                       "-device", "%s,netdev=n0" % nic_device(args.machine)]
                 how = "TAP in namespace %s, DHCP from dnsmasq" % ns
             else:
                 host, port = "127.0.0.1", free_port()
@@ -1022,6 +1031,7 @@ def cmd_console(args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--image", required=True)
+    ap.add_argument("--nic", help="QEMU NIC model instead of virtio-net (e1000, e1000e)")
     ap.add_argument("--nic-opts", default="",
                     help="appended to the virtio-net -device, e.g. ,vectors=0")
     ap.add_argument("--qemu-arg", action="append", default=[],
@@ -1048,8 +1058,9 @@ def main():
     p = sub.add_parser("console")
     p.add_argument("--stdin-app", help="a WASI program that echoes stdin (stdin_echo.wasm)")
     args = ap.parse_args()
-    global NIC_OPTS
+    global NIC_OPTS, NIC_MODEL
     NIC_OPTS = args.nic_opts
+    NIC_MODEL = args.nic
     Qemu.extra = list(args.qemu_arg)
     if not os.path.exists(args.image):
         print("SKIP: %s not built (NB_PC_IMAGE off?)" % args.image)

@@ -83,6 +83,12 @@ struct hvm_memmap_entry {
     uint32_t reserved;
 };
 
+unsigned nb_pc_eth_index(void)
+{
+    static unsigned next;
+    return next++;
+}
+
 void nb_pc_mem_add(uint64_t addr, uint64_t size, uint32_t type)
 {
     if (!size || addr + size < addr)
@@ -199,7 +205,7 @@ static void leak_check(nb_print_fn print, void *arg)
     uint64_t queued = 0;
     for (struct nb_iface *i = nb_iface_first(); i; i = i->next)
         queued += i->rxq.count;
-    uint64_t held = nb_pc_virtio_net_held();
+    uint64_t held = nb_pc_virtio_net_held() + nb_pc_e1000_held();
     snprintf(line, sizeof line,
              "leak check: %llu live packets = %llu held by drivers + %llu queued: %s",
              (unsigned long long)ps.live, (unsigned long long)held,
@@ -213,6 +219,7 @@ static int cmd_pc(int argc, char **argv, nb_print_fn print, void *arg)
     (void)argc;
     (void)argv;
     nb_pc_virtio_net_print(print, arg);
+    nb_pc_e1000_print(print, arg);
     nb_pc_l2test_print(print, arg);
     nb_pc_heap_print(print, arg);
     nb_pc_irq_print(print, arg);
@@ -225,7 +232,7 @@ static int cmd_pc(int argc, char **argv, nb_print_fn print, void *arg)
 }
 
 static struct nb_shell_cmd pc_commands[] = {
-    {"pc", "pc", "platform counters: virtio-net, heap, interrupts, packet leak check",
+    {"pc", "pc", "platform counters: NICs (virtio-net, e1000), heap, interrupts, packet leak check",
      cmd_pc, NULL},
 };
 

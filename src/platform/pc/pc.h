@@ -138,6 +138,12 @@ struct nb_pc_bootinfo {
 };
 extern struct nb_pc_bootinfo nb_pc_boot;
 
+/* The next Ethernet interface number (eth0, eth1, ... across drivers). */
+unsigned nb_pc_eth_index(void);
+/* e1000 driver counters and packets it holds (e1000.c). */
+void nb_pc_e1000_print(void (*print)(void *arg, const char *line), void *arg);
+uint64_t nb_pc_e1000_held(void);
+
 /* How boot.S was entered: the second argument of nb_pc_start(). */
 #define NB_PC_BOOT_PVH 0
 #define NB_PC_BOOT_MB2 1

@@ -305,7 +305,7 @@ static int vnet_probe(struct nb_virtio_dev *d)
     nb_work_init(&vn->poll_work, poll_work_fn);
 
     struct nb_iface *ifc = &vn->ifc;
-    snprintf(ifc->name, sizeof ifc->name, "eth%u", nnics);
+    snprintf(ifc->name, sizeof ifc->name, "eth%u", nb_pc_eth_index());
     ifc->link = NB_LINK_ETHERNET;
     ifc->ops = &vnet_ops;
     ifc->priv = vn;
