@@ -174,6 +174,31 @@ class Qemu:
         finally:
             s.close()
 
+    def hmp_output(self, command, settle=0.5):
+        """Run one human-monitor command and return what it printed."""
+        import socket
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(settle)
+        out = b""
+        try:
+            s.connect(self.monitor)
+            s.sendall((command + "\n").encode())
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    d = s.recv(1 << 16)
+                except socket.timeout:
+                    if command.encode() in out:
+                        break
+                    continue
+                if not d:
+                    break
+                out += d
+        finally:
+            s.close()
+        text = out.decode("utf-8", "replace")
+        return text.split(command, 1)[-1]
+
     def dump(self, last=40):
         with self.cond:
             tail = self.lines[-last:]
@@ -613,6 +638,63 @@ def httpd_image(args, tmp, *extra):
 OVMF = "/usr/share/ovmf/OVMF.fd"
 
 
+def vga_text(q):
+    """The 80x25 VGA text screen, read from guest memory, as 25 lines."""
+    out = q.hmp_output("xp /4000bx 0xb8000")
+    vals = [int(x, 16) for x in re.findall(r"0x([0-9a-f]{2})\b", out)]
+    if len(vals) < 4000:
+        raise Fail("could not read the screen through the monitor (%d bytes)" % len(vals))
+    chars = bytes(vals[0:4000:2]).decode("latin-1")
+    return [chars[r * 80:(r + 1) * 80].rstrip() for r in range(25)]
+
+
+def cmd_screen(args):
+    """The VGA text console and the PS/2 keyboard: a machine with a screen
+    (-device VGA; SeaBIOS leaves text mode 3) shows the log and the shell,
+    and keys typed on the keyboard (QEMU's sendkey) drive the shell: a
+    command, Up for history, Shift, Ctrl-U; the serial console sees the same
+    output."""
+    check_qemu()
+    mon = "/tmp/nbpc-scr-%d.sock" % os.getpid()
+    q = Qemu(args.image, "pc", mem="64M", append="neoboot.app=none", monitor=mon)
+    Qemu.extra = Qemu.extra + ["-device", "VGA"]
+    try:
+        q.start()
+        q.wait_for(r"console: serial COM1, VGA text screen, PS/2 keyboard", 30)
+        q.wait_for(r"the shell is ready", 30)
+        time.sleep(0.5)
+        screen = vga_text(q)
+        if not any("the shell is ready" in line for line in screen):
+            raise Fail("the log is not on the screen:\n" + "\n".join(screen))
+        start = len(q.lines)
+        # "junk", Ctrl-U (erase the line), "files", Enter; Up, Enter; "HELP sha256"
+        keys = ["j", "u", "n", "k", "ctrl-u", "f", "i", "l", "e", "s", "ret", "up", "ret",
+                "shift-h", "shift-e", "shift-l", "shift-p", "spc", "s", "h", "a", "2", "5",
+                "6", "ret"]
+        for k in keys:
+            q.hmp_output("sendkey " + k, settle=0.05)
+        q.wait_for(r"unknown command.*HELP|HELP.*unknown", 20, start)
+        time.sleep(0.5)
+        screen = vga_text(q)
+        text = "\n".join(screen)
+        ran = [line for line in screen if line.startswith("neoboot> files")]
+        answers = [line for line in screen if re.match(r"\d+ files?, ", line)]
+        if len(ran) != 2 or len(answers) != 2:
+            raise Fail("expected 'files' twice (typed, then Up) with its answer on the "
+                       "screen:\n" + text)
+        if "junk" in text:
+            raise Fail("Ctrl-U did not erase the line:\n" + text)
+        if "HELP sha256" not in text:
+            raise Fail("Shift did not give capitals:\n" + text)
+        serial = "\n".join(l for _, l in q.lines[start:])
+        if len(re.findall(r"\d+ files?, ", serial)) != 2:
+            raise Fail("the serial console did not see the same answers")
+        log("PASS the screen shows the log and the shell; keyboard input ran 'files', "
+            "Up repeated it, Ctrl-U erased, Shift capitalised; serial saw the same")
+    finally:
+        q.stop()
+
+
 def cmd_iso(args):
     """`neoboot image iso` makes a GRUB disk with the httpd image; the
     firmware (SeaBIOS, or OVMF for UEFI) boots it from the CD drive as on a
@@ -1042,6 +1124,7 @@ def main():
     for name in ("boot", "ping", "app"):
         p = sub.add_parser(name)
         p.add_argument("--machine", default="pc")
+    sub.add_parser("screen")
     p = sub.add_parser("iso")
     p.add_argument("--machine", default="pc")
     p.add_argument("--firmware", choices=("bios", "uefi"), default="bios")

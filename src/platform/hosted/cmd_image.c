@@ -694,16 +694,18 @@ static int iso(int argc, char **argv)
         free(buf);
         return 1;
     }
-    char path[PATH_MAX + 64], grubdir[PATH_MAX], cfg[4096], log[PATH_MAX];
-    snprintf(path, sizeof path, "%s/boot", dir);
-    snprintf(grubdir, sizeof grubdir, "%s/boot/grub", dir);
+    /* the disk's tree in root/, grub-mkrescue's log beside it (not in it) */
+    char path[PATH_MAX + 64], root[PATH_MAX], grubdir[PATH_MAX], cfg[4096], log[PATH_MAX];
+    snprintf(root, sizeof root, "%s/root", dir);
+    snprintf(path, sizeof path, "%s/root/boot", dir);
+    snprintf(grubdir, sizeof grubdir, "%s/root/boot/grub", dir);
     snprintf(log, sizeof log, "%s/grub-mkrescue.log", dir);
     int rc = 1;
-    if (mkdir(path, 0755) != 0 || mkdir(grubdir, 0755) != 0) {
+    if (mkdir(root, 0755) != 0 || mkdir(path, 0755) != 0 || mkdir(grubdir, 0755) != 0) {
         fprintf(stderr, "neoboot %s: cannot make %s: %s\n", cmd, grubdir, strerror(errno));
         goto done;
     }
-    snprintf(path, sizeof path, "%s/boot/neoboot.elf", dir);
+    snprintf(path, sizeof path, "%s/root/boot/neoboot.elf", dir);
     if (write_file("iso", path, buf, len, NULL, 0, 0644) != 0)
         goto done;
     if (module) {
@@ -719,7 +721,7 @@ static int iso(int argc, char **argv)
             free(mb);
             goto done;
         }
-        snprintf(path, sizeof path, "%s/boot/app", dir);
+        snprintf(path, sizeof path, "%s/root/boot/app", dir);
         int wrc = write_file("iso", path, mb, mlen, NULL, 0, 0644);
         free(mb);
         if (wrc != 0)
@@ -739,7 +741,7 @@ static int iso(int argc, char **argv)
              "    boot\n"
              "}\n",
              timeout, quoted, module ? "    module2 /boot/app\n" : "");
-    snprintf(path, sizeof path, "%s/boot/grub/grub.cfg", dir);
+    snprintf(path, sizeof path, "%s/root/boot/grub/grub.cfg", dir);
     if (write_file("iso", path, cfg, strlen(cfg), NULL, 0, 0644) != 0)
         goto done;
     if (access("/usr/lib/grub/i386-pc", R_OK) != 0 ||
@@ -749,7 +751,7 @@ static int iso(int argc, char **argv)
                 access("/usr/lib/grub/i386-pc", R_OK) != 0 ? "BIOS (i386-pc)" : "UEFI (x86_64-efi)",
                 access("/usr/lib/grub/i386-pc", R_OK) != 0 ? "BIOS" : "UEFI",
                 access("/usr/lib/grub/i386-pc", R_OK) != 0 ? "grub-pc-bin" : "grub-efi-amd64-bin");
-    const char *targv[] = {"grub-mkrescue", "-o", out, dir, NULL};
+    const char *targv[] = {"grub-mkrescue", "-o", out, root, NULL};
     int trc = run_tool(targv, log);
     if (trc != 0) {
         fprintf(stderr, "neoboot %s: grub-mkrescue %s", cmd,
@@ -775,8 +777,9 @@ static int iso(int argc, char **argv)
     rc = 0;
 done:
     free(buf);
-    static const char *const made[] = {"boot/grub/grub.cfg", "boot/neoboot.elf", "boot/app",
-                                        "grub-mkrescue.log", "boot/grub", "boot", ""};
+    static const char *const made[] = {"root/boot/grub/grub.cfg", "root/boot/neoboot.elf",
+                                        "root/boot/app", "grub-mkrescue.log", "root/boot/grub",
+                                        "root/boot", "root", ""};
     for (size_t k = 0; k < sizeof made / sizeof made[0]; k++) {
         snprintf(path, sizeof path, "%s/%s", dir, made[k]);
         if (remove(path) != 0 && errno != ENOENT)

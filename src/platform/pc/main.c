@@ -224,8 +224,9 @@ static int cmd_pc(int argc, char **argv, nb_print_fn print, void *arg)
     nb_pc_heap_print(print, arg);
     nb_pc_irq_print(print, arg);
     char line[96];
-    snprintf(line, sizeof line, "cpu: %llu halts",
-             (unsigned long long)nb_pc_halt_count());
+    snprintf(line, sizeof line, "cpu: %llu halts; console: keyboard %s, %llu keys dropped",
+             (unsigned long long)nb_pc_halt_count(), nb_pc_kbd_present() ? "PS/2" : "none",
+             (unsigned long long)nb_pc_kbd_dropped());
     print(arg, line);
     leak_check(print, arg);
     return 0;
@@ -311,6 +312,8 @@ static void banner(void)
         ranges += nb_pc_boot.mem[i].type == 1;
     NB_INFO("NeoBoot pc (x86_64), booted by %s%s", nb_pc_boot.loader,
             nb_pc_boot.rsdp_is_copy ? " (ACPI RSDP: the loader's copy)" : "");
+    NB_INFO("console: serial COM1%s%s", nb_pc_vga_active() ? ", VGA text screen" : "",
+            nb_pc_kbd_present() ? ", PS/2 keyboard" : "");
     struct nb_pkt_stats ps;
     nb_pkt_get_stats(&ps);
     NB_INFO("memory: %llu MiB RAM in %u ranges, heap %llu KiB, packets up to %llu KiB",
@@ -391,10 +394,16 @@ void nb_pc_start(uint32_t start_info, uint32_t protocol)
     nb_pc_serial_init();
     nb_pc_cpu_init();
     nb_pc_trap_init();
-    if (protocol == NB_PC_BOOT_MB2)
+    if (protocol == NB_PC_BOOT_MB2) {
         nb_pc_read_multiboot2(start_info);
-    else
+    } else {
         read_start_info(start_info);
+        /* BIOS data area: the video mode (page 0 is unmapped after mm) */
+        uintptr_t bda = 0x449;
+        __asm__("" : "+r"(bda)); /* hide the constant from -Warray-bounds */
+        nb_pc_boot.bios_video_mode = *(const volatile uint8_t *)bda;
+    }
+    nb_pc_vga_init();
     nb_pc_app_reserve();
     nb_pc_mm_init();
     /* Packet memory may take at most half the heap (and never more than
@@ -414,6 +423,7 @@ void nb_pc_start(uint32_t start_info, uint32_t protocol)
     nb_pc_timer_init();
     __asm__ volatile("sti");
     nb_pc_serial_irq_init();
+    nb_pc_kbd_init();
     for (size_t i = 0; i < sizeof pc_commands / sizeof pc_commands[0]; i++)
         nb_shell_register(&pc_commands[i]);
     nb_pc_l2test_register();

@@ -19,6 +19,7 @@
 #define MB2_TAG_LOADER 2
 #define MB2_TAG_MODULE 3
 #define MB2_TAG_MMAP 6
+#define MB2_TAG_FRAMEBUFFER 8
 #define MB2_TAG_ACPI_OLD 14
 #define MB2_TAG_ACPI_NEW 15
 /* more than any real map; the information is untrusted input all the same */
@@ -84,6 +85,7 @@ void nb_pc_read_multiboot2(uint32_t pa)
     if (total < 16 || total > MB2_MAX_BYTES)
         nb_pc_panic("Multiboot2 information of %u bytes: not believable", total);
     snprintf(nb_pc_boot.loader, sizeof nb_pc_boot.loader, "Multiboot2");
+    nb_pc_boot.fb_type = NB_PC_FB_OTHER; /* until a tag says text */
     const uint8_t *rsdp_tag = NULL;
     uint32_t rsdp_len = 0;
     bool have_mmap = false;
@@ -114,6 +116,15 @@ void nb_pc_read_multiboot2(uint32_t pa)
             have_mmap = nb_pc_boot.nmem > 0;
             break;
         }
+        case MB2_TAG_FRAMEBUFFER:
+            /* addr u64, pitch u32, width u32, height u32, bpp u8, type u8 */
+            if (blen >= 22 && body[21] == 2) {
+                nb_pc_boot.fb_type = NB_PC_FB_TEXT;
+                nb_pc_boot.fb_addr = rd64(body);
+                nb_pc_boot.fb_width = rd32(body + 12);
+                nb_pc_boot.fb_height = rd32(body + 16);
+            }
+            break;
         case MB2_TAG_ACPI_OLD:
         case MB2_TAG_ACPI_NEW:
             /* the new (ACPI 2.0+, XSDT) one wins */

@@ -129,6 +129,10 @@ struct nb_pc_bootinfo {
     uint8_t rsdp_copy[36]; /* Multiboot2 gives a copy; used when the original is not found */
     bool rsdp_is_copy;     /* rsdp points at rsdp_copy (inside the image) */
     char loader[48];       /* who started us: "PVH" or the Multiboot2 loader's name */
+    int fb_type;           /* NB_PC_FB_*: what the loader said about the screen */
+    uint64_t fb_addr;
+    uint32_t fb_width, fb_height; /* characters for text, pixels otherwise */
+    uint8_t bios_video_mode; /* BIOS data area 0x449 (PVH boots) */
     uint64_t ram_bytes;   /* sum of RAM ranges */
     uint64_t ram_top;     /* highest RAM address + 1 */
     struct nb_pc_memrange reserved[NB_PC_MAX_RESERVED]; /* kept from the heap */
@@ -143,6 +147,23 @@ unsigned nb_pc_eth_index(void);
 /* e1000 driver counters and packets it holds (e1000.c). */
 void nb_pc_e1000_print(void (*print)(void *arg, const char *line), void *arg);
 uint64_t nb_pc_e1000_held(void);
+
+#define NB_PC_FB_NONE_SAID 0 /* PVH: nothing said; the BIOS data area may tell */
+#define NB_PC_FB_TEXT 1      /* Multiboot2: EGA text mode */
+#define NB_PC_FB_OTHER 2     /* Multiboot2: a graphics framebuffer, or none */
+
+/* The VGA text screen (vga.c): set up from nb_pc_boot; writes are ignored
+ * when there is none. */
+void nb_pc_vga_init(void);
+void nb_pc_vga_write(const char *buf, size_t len);
+bool nb_pc_vga_active(void);
+/* The PS/2 keyboard (kbd.c): bytes typed, as a terminal would send them. */
+void nb_pc_kbd_init(void);
+int nb_pc_kbd_read(char *buf, size_t len);
+bool nb_pc_kbd_present(void);
+uint64_t nb_pc_kbd_dropped(void);
+/* Run the console input handler (new keyboard bytes). */
+void nb_pc_console_input_ready(void);
 
 /* How boot.S was entered: the second argument of nb_pc_start(). */
 #define NB_PC_BOOT_PVH 0

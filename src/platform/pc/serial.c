@@ -92,17 +92,28 @@ void nb_console_write(const char *buf, size_t len)
 {
     uint64_t f = irq_save(); /* keep lines whole if a panic interrupts */
     nb_pc_serial_write(buf, len);
+    nb_pc_vga_write(buf, len);
     irq_restore(f);
 }
 
 int nb_console_read(char *buf, size_t len)
 {
-    if (!uart_present)
-        return NB_EAGAIN;
     size_t n = 0;
-    while (n < len && (inb(COM1 + UART_LSR) & LSR_DATA_READY))
+    while (uart_present && n < len && (inb(COM1 + UART_LSR) & LSR_DATA_READY))
         buf[n++] = (char)inb(COM1 + UART_DATA);
+    if (n < len) {
+        int k = nb_pc_kbd_read(buf + n, len - n); /* the keyboard, as a second input */
+        if (k > 0)
+            n += (size_t)k;
+    }
     return n ? (int)n : NB_EAGAIN;
+}
+
+/* The keyboard driver's bytes arrive like the UART's. */
+void nb_pc_console_input_ready(void)
+{
+    if (input_handler)
+        input_handler();
 }
 
 void nb_pc_kprintf(const char *fmt, ...)
@@ -114,5 +125,7 @@ void nb_pc_kprintf(const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    nb_pc_serial_write(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    nb_pc_serial_write(line, len);
+    nb_pc_vga_write(line, len); /* a panic shows on the screen too */
 }
