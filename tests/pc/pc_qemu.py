@@ -648,6 +648,43 @@ def vga_text(q):
     return [chars[r * 80:(r + 1) * 80].rstrip() for r in range(25)]
 
 
+def screendump_text(q, tmp):
+    """The framebuffer console's text, read back from a QEMU screendump by
+    matching every 8x16 cell against the font NeoBoot draws with (made by
+    mkfont.py from the same GRUB font file)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                    "..", "..", "src", "platform", "pc"))
+    import mkfont
+    glyphs = mkfont.cells("/usr/share/grub/ascii.pf2")
+    by_shape = {}
+    for i, g in enumerate(glyphs):
+        by_shape.setdefault(tuple(g), chr(0x20 + i))
+    path = os.path.join(tmp, "screen.ppm")
+    q.hmp_output("screendump " + path)
+    for _ in range(50):
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            break
+        time.sleep(0.1)
+    data = open(path, "rb").read()
+    magic, dims, maxval, raw = data.split(b"\n", 3)
+    w, h = map(int, dims.split())
+    lines = []
+    for row in range(h // 16):
+        text = []
+        for colm in range(w // 8):
+            shape = []
+            for y in range(16):
+                bits = 0
+                base = ((row * 16 + y) * w + colm * 8) * 3
+                for x in range(8):
+                    if any(raw[base + 3 * x: base + 3 * x + 3]):
+                        bits |= 0x80 >> x
+                shape.append(bits)
+            text.append(by_shape.get(tuple(shape), "?"))
+        lines.append("".join(text).rstrip())
+    return lines
+
+
 def cmd_screen(args):
     """The VGA text console and the PS/2 keyboard: a machine with a screen
     (-device VGA; SeaBIOS leaves text mode 3) shows the log and the shell,
@@ -730,7 +767,9 @@ def cmd_iso(args):
         port = free_port()
         q = Qemu(iso, args.machine, mem="128M", cpu="max", cdrom=True,
                  bios=OVMF if args.firmware == "uefi" else None,
-                 net=user_net(args.machine, fwd=(port, 80)))
+                 net=user_net(args.machine, fwd=(port, 80)),
+                 monitor=os.path.join(tmp, "mon.sock"))
+        Qemu.extra = Qemu.extra + ["-device", "VGA"]  # a screen, as a real machine has
         try:
             q.start()
             _, m, t_boot = q.wait_for(r"NeoBoot pc \(x86_64\), booted by (GRUB[^(]*)", 120)
@@ -749,6 +788,18 @@ def cmd_iso(args):
             if body is None or b"Hello from NeoBoot" not in body:
                 q.dump()
                 raise Fail("httpd did not answer through the forward: %r" % body)
+            # the console is on the screen too: GRUB hands over a framebuffer
+            # (UEFI's GOP; VBE on BIOS), NeoBoot draws its text there
+            _, sm, _ = q.wait_for(r"console: serial COM1, (framebuffer screen|VGA text screen)",
+                                  5)
+            time.sleep(0.5)
+            screen = (screendump_text(q, tmp) if sm.group(1).startswith("framebuffer")
+                      else vga_text(q))
+            if not any("httpd: serving on tcp port 80" in l for l in screen):
+                raise Fail("the app's output is not on the %s:\n%s" %
+                           (sm.group(1), "\n".join(screen)))
+            log("screen (%s) shows the console: %r" %
+                (sm.group(1), [l for l in screen if "network up" in l][:1]))
             log("PASS %s firmware (%s): %s started NeoBoot %.1f s after QEMU, network up "
                 "%.1f s, httpd answered curl" % (args.firmware, args.machine,
                                                  m.group(1).strip(), t_boot, t_net))

@@ -58,7 +58,8 @@
 /*
  * The Multiboot2 header: first in .text, so within the file's first 32 KiB
  * as the specification requires. Tags: the entry point (GRUB would
- * otherwise take the ELF's), page-aligned modules, and the end tag.
+ * otherwise take the ELF's), page-aligned modules, a framebuffer if there
+ * is one (UEFI has no text mode: the console draws on it), and the end tag.
  */
 #define MB2_MAGIC 0xe85250d6
 #define MB2_BOOT_MAGIC 0x36d76289
@@ -76,6 +77,10 @@ mb2_header:
     .balign 8
     .word 6, 0                       /* module alignment tag */
     .long 8
+    .balign 8
+    .word 5, 1                       /* framebuffer tag, optional: any mode */
+    .long 20
+    .long 0, 0, 0                    /* width, height, depth: no preference */
     .balign 8
     .word 0, 0                       /* end tag */
     .long 8

@@ -312,7 +312,8 @@ static void banner(void)
         ranges += nb_pc_boot.mem[i].type == 1;
     NB_INFO("NeoBoot pc (x86_64), booted by %s%s", nb_pc_boot.loader,
             nb_pc_boot.rsdp_is_copy ? " (ACPI RSDP: the loader's copy)" : "");
-    NB_INFO("console: serial COM1%s%s", nb_pc_vga_active() ? ", VGA text screen" : "",
+    NB_INFO("console: serial COM1%s%s%s", nb_pc_vga_active() ? ", " : "",
+            nb_pc_vga_active() ? nb_pc_screen_kind() : "",
             nb_pc_kbd_present() ? ", PS/2 keyboard" : "");
     struct nb_pkt_stats ps;
     nb_pkt_get_stats(&ps);
@@ -406,6 +407,7 @@ void nb_pc_start(uint32_t start_info, uint32_t protocol)
     nb_pc_vga_init();
     nb_pc_app_reserve();
     nb_pc_mm_init();
+    nb_pc_fbcon_init();
     /* Packet memory may take at most half the heap (and never more than
      * the core's default), so a flood cannot starve everything else. */
     struct nb_memstats ms;

@@ -107,8 +107,18 @@ int nb_mb2_parse(const uint8_t *mbi, size_t avail, struct nb_mb2_info *out, cons
                 out->fb_present = true;
                 out->fb_text = body[21] == 2;
                 out->fb_addr = rd64(body);
+                out->fb_pitch = rd32(body + 8);
                 out->fb_width = rd32(body + 12);
                 out->fb_height = rd32(body + 16);
+                out->fb_bpp = body[20];
+                /* RGB: red, green, blue field positions and sizes follow */
+                if (body[21] == 1 && blen >= 30 && body[25] == 8 && body[27] == 8 &&
+                    body[29] == 8) {
+                    out->fb_rgb = true;
+                    out->fb_red_pos = body[24];
+                    out->fb_green_pos = body[26];
+                    out->fb_blue_pos = body[28];
+                }
             }
             break;
         case TAG_ACPI_OLD:

@@ -29,9 +29,12 @@ struct nb_mb2_info {
     } mods[NB_MB2_MAX_MODS];
     unsigned nmods;
     bool fb_text;            /* EGA text mode */
+    bool fb_rgb;             /* a direct-colour (RGB) framebuffer */
     bool fb_present;         /* any framebuffer tag */
     uint64_t fb_addr;
-    uint32_t fb_width, fb_height;
+    uint32_t fb_pitch, fb_width, fb_height; /* bytes per line; pixels (characters for text) */
+    uint8_t fb_bpp;
+    uint8_t fb_red_pos, fb_green_pos, fb_blue_pos; /* bit positions (8-bit fields) */
     uint8_t rsdp[36];        /* a copy of the ACPI RSDP (the 2.0 one if both) */
     uint32_t rsdp_len;       /* 0: none */
 };

@@ -61,10 +61,15 @@ void nb_pc_read_multiboot2(uint32_t pa)
     for (unsigned i = 0; i < mb.nmmap; i++)
         nb_pc_mem_add(mb.mmap[i].addr, mb.mmap[i].size, mb.mmap[i].type);
     nb_pc_boot.mem_dropped += mb.mmap_dropped;
-    nb_pc_boot.fb_type = mb.fb_text ? NB_PC_FB_TEXT : NB_PC_FB_OTHER;
+    nb_pc_boot.fb_type = mb.fb_text ? NB_PC_FB_TEXT : mb.fb_rgb ? NB_PC_FB_RGB : NB_PC_FB_OTHER;
     nb_pc_boot.fb_addr = mb.fb_addr;
+    nb_pc_boot.fb_pitch = mb.fb_pitch;
     nb_pc_boot.fb_width = mb.fb_width;
     nb_pc_boot.fb_height = mb.fb_height;
+    nb_pc_boot.fb_bpp = mb.fb_bpp;
+    nb_pc_boot.fb_rgb_pos[0] = mb.fb_red_pos;
+    nb_pc_boot.fb_rgb_pos[1] = mb.fb_green_pos;
+    nb_pc_boot.fb_rgb_pos[2] = mb.fb_blue_pos;
     /* modules after the map, so that they are checked against RAM */
     for (unsigned i = 0; i < mb.nmods && nb_pc_boot.nmods < NB_PC_MAX_MODULES; i++) {
         if (!nb_pc_is_ram(mb.mods[i].start, mb.mods[i].end - mb.mods[i].start))

@@ -132,6 +132,9 @@ struct nb_pc_bootinfo {
     int fb_type;           /* NB_PC_FB_*: what the loader said about the screen */
     uint64_t fb_addr;
     uint32_t fb_width, fb_height; /* characters for text, pixels otherwise */
+    uint32_t fb_pitch;     /* bytes per line (RGB) */
+    uint8_t fb_bpp;        /* bits per pixel (RGB: 32 or 24 used) */
+    uint8_t fb_rgb_pos[3]; /* red, green, blue bit positions (8-bit fields) */
     uint8_t bios_video_mode; /* BIOS data area 0x449 (PVH boots) */
     uint64_t ram_bytes;   /* sum of RAM ranges */
     uint64_t ram_top;     /* highest RAM address + 1 */
@@ -150,13 +153,18 @@ uint64_t nb_pc_e1000_held(void);
 
 #define NB_PC_FB_NONE_SAID 0 /* PVH: nothing said; the BIOS data area may tell */
 #define NB_PC_FB_TEXT 1      /* Multiboot2: EGA text mode */
-#define NB_PC_FB_OTHER 2     /* Multiboot2: a graphics framebuffer, or none */
+#define NB_PC_FB_OTHER 2     /* Multiboot2: none, or one we cannot draw on */
+#define NB_PC_FB_RGB 3       /* Multiboot2: a direct-colour framebuffer (UEFI's GOP) */
 
 /* The VGA text screen (vga.c): set up from nb_pc_boot; writes are ignored
  * when there is none. */
 void nb_pc_vga_init(void);
+/* The graphics framebuffer console (after mm: it needs the heap). */
+void nb_pc_fbcon_init(void);
 void nb_pc_vga_write(const char *buf, size_t len);
 bool nb_pc_vga_active(void);
+/* "VGA text screen", "framebuffer screen" or NULL, for the banner. */
+const char *nb_pc_screen_kind(void);
 /* The PS/2 keyboard (kbd.c): bytes typed, as a terminal would send them. */
 void nb_pc_kbd_init(void);
 int nb_pc_kbd_read(char *buf, size_t len);

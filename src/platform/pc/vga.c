@@ -1,15 +1,19 @@
 /*
- * The screen: VGA text mode (80x25 at 0xB8000), the console a machine
- * with a monitor and no serial line shows. Everything written to the
- * console (nb_console_write, and the panic path) goes here as well as to
- * COM1.
+ * The screen, the console a machine with a monitor and no serial line
+ * shows. Everything written to the console (nb_console_write, and the
+ * panic path) goes here as well as to COM1. Two kinds:
  *
- * It is used only where text mode is known to be on: GRUB says so in its
- * Multiboot2 framebuffer tag (EGA text), or, under a PVH loader (SeaBIOS),
- * the BIOS data area reports mode 3 or 7 (a BIOS without a video ROM leaves
- * it 0). A graphics framebuffer (UEFI's GOP) is left alone: drawing there
- * needs a font renderer this console does not have. neoboot.vga=off turns
- * it off.
+ * - VGA text mode (80x25 at 0xB8000), used where text mode is known to be
+ *   on: GRUB says so in its Multiboot2 framebuffer tag (EGA text), or,
+ *   under a PVH loader (SeaBIOS), the BIOS data area reports mode 3 or 7
+ *   (a BIOS without a video ROM leaves it 0).
+ * - A direct-colour framebuffer (UEFI's GOP, or VBE, through GRUB's
+ *   Multiboot2 tag): characters are drawn from an 8x16 font made at build
+ *   time from GRUB's own (mkfont.py); a copy of the text is kept so that
+ *   scrolling redraws instead of reading the framebuffer back (slow,
+ *   uncached).
+ *
+ * neoboot.vga=off turns both off.
  *
  * The shell's line editor speaks a few ANSI sequences (erase to end of
  * line, cursor left/right, clear screen); they are interpreted here, other
@@ -17,36 +21,91 @@
  */
 #include "pc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define ATTR 0x07 /* light grey on black */
 #define CRTC_INDEX 0x3d4
 #define CRTC_DATA 0x3d5
 
-static volatile uint16_t *screen;
+extern const unsigned nb_pc_font_glyphs;
+extern const uint8_t nb_pc_font8x16[][16];
+
+static volatile uint16_t *screen; /* text mode */
+static volatile uint8_t *fb;      /* framebuffer */
+static uint32_t fb_pitch, fb_bytespp, fb_fg, fb_bg;
+static char *shadow;              /* the framebuffer's text */
+static unsigned cursor_at = ~0u;  /* cell drawn as the cursor */
 static unsigned cols = 80, rows = 25, col, row;
 static int esc_state; /* 0 text, 1 after ESC, 2 in ESC [ ... */
 static unsigned esc_par[2], esc_n;
 
+static void draw(unsigned idx, char c, bool inverse)
+{
+    unsigned g = (unsigned char)c - 0x20u;
+    const uint8_t *glyph = g < nb_pc_font_glyphs ? nb_pc_font8x16[g] : nb_pc_font8x16[0];
+    uint32_t fg = inverse ? fb_bg : fb_fg, bg = inverse ? fb_fg : fb_bg;
+    volatile uint8_t *p = fb + (size_t)(idx / cols) * 16 * fb_pitch +
+                          (size_t)(idx % cols) * 8 * fb_bytespp;
+    for (unsigned y = 0; y < 16; y++, p += fb_pitch) {
+        for (unsigned x = 0; x < 8; x++) {
+            uint32_t v = glyph[y] & (0x80 >> x) ? fg : bg;
+            volatile uint8_t *q = p + x * fb_bytespp;
+            if (fb_bytespp == 4) {
+                *(volatile uint32_t *)q = v;
+            } else {
+                q[0] = (uint8_t)v;
+                q[1] = (uint8_t)(v >> 8);
+                q[2] = (uint8_t)(v >> 16);
+            }
+        }
+    }
+}
+
+static void cell(unsigned idx, char c)
+{
+    if (screen) {
+        screen[idx] = (uint16_t)(ATTR << 8 | (uint8_t)c);
+    } else if (shadow[idx] != c) {
+        shadow[idx] = c;
+        draw(idx, c, idx == cursor_at);
+    }
+}
+
 static void cursor_update(void)
 {
-    unsigned pos = row * cols + col;
-    outb(CRTC_INDEX, 0x0f);
-    outb(CRTC_DATA, (uint8_t)pos);
-    outb(CRTC_INDEX, 0x0e);
-    outb(CRTC_DATA, (uint8_t)(pos >> 8));
+    unsigned pos = row * cols + (col < cols ? col : cols - 1);
+    if (screen) {
+        outb(CRTC_INDEX, 0x0f);
+        outb(CRTC_DATA, (uint8_t)pos);
+        outb(CRTC_INDEX, 0x0e);
+        outb(CRTC_DATA, (uint8_t)(pos >> 8));
+        return;
+    }
+    if (pos == cursor_at)
+        return;
+    if (cursor_at < rows * cols)
+        draw(cursor_at, shadow[cursor_at], false);
+    cursor_at = pos;
+    draw(pos, shadow[pos], true);
 }
 
 static void clear_cells(unsigned from, unsigned to)
 {
     for (unsigned i = from; i < to; i++)
-        screen[i] = (uint16_t)(ATTR << 8 | ' ');
+        cell(i, ' ');
 }
 
 static void scroll(void)
 {
-    for (unsigned i = 0; i < (rows - 1) * cols; i++)
-        screen[i] = screen[i + cols];
+    if (screen) {
+        for (unsigned i = 0; i < (rows - 1) * cols; i++)
+            screen[i] = screen[i + cols];
+    } else {
+        /* redraw from the text copy: reading the framebuffer back is slow */
+        for (unsigned i = 0; i < (rows - 1) * cols; i++)
+            cell(i, shadow[i + cols]);
+    }
     clear_cells((rows - 1) * cols, rows * cols);
     row = rows - 1;
 }
@@ -62,7 +121,7 @@ static void put(char c)
 {
     if (col >= cols)
         newline();
-    screen[row * cols + col] = (uint16_t)(ATTR << 8 | (uint8_t)c);
+    cell(row * cols + col, c);
     col++;
 }
 
@@ -133,7 +192,7 @@ static void feed(char c)
 
 void nb_pc_vga_write(const char *buf, size_t len)
 {
-    if (!screen)
+    if (!screen && !fb)
         return;
     for (size_t i = 0; i < len; i++)
         feed(buf[i]);
@@ -142,7 +201,47 @@ void nb_pc_vga_write(const char *buf, size_t len)
 
 bool nb_pc_vga_active(void)
 {
-    return screen != NULL;
+    return screen != NULL || fb != NULL;
+}
+
+const char *nb_pc_screen_kind(void)
+{
+    return screen ? "VGA text screen" : fb ? "framebuffer screen" : NULL;
+}
+
+void nb_pc_fbcon_init(void)
+{
+    char v[8];
+    if (nb_pc_cmdline_get("neoboot.vga", v, sizeof v) && strcmp(v, "off") == 0)
+        return;
+    const struct nb_pc_bootinfo *b = &nb_pc_boot;
+    if (screen || b->fb_type != NB_PC_FB_RGB || !nb_pc_font_glyphs ||
+        (b->fb_bpp != 32 && b->fb_bpp != 24) || b->fb_width < 320 || b->fb_height < 200 ||
+        b->fb_width > 8192 || b->fb_height > 8192 ||
+        b->fb_pitch < b->fb_width * (b->fb_bpp / 8u))
+        return;
+    uint64_t size = (uint64_t)b->fb_pitch * b->fb_height;
+    void *p = nb_pc_map_mmio(b->fb_addr, size);
+    unsigned c = b->fb_width / 8, r = b->fb_height / 16;
+    char *text = malloc((size_t)c * r);
+    if (!p || !text) {
+        free(text);
+        return;
+    }
+    memset(text, ' ', (size_t)c * r);
+    fb_bytespp = b->fb_bpp / 8u;
+    fb_pitch = b->fb_pitch;
+    /* light grey on black, whatever the channel order */
+    fb_fg = 0xaau << b->fb_rgb_pos[0] | 0xaau << b->fb_rgb_pos[1] | 0xaau << b->fb_rgb_pos[2];
+    fb_bg = 0;
+    cols = c;
+    rows = r;
+    col = row = 0;
+    shadow = text;
+    fb = p;
+    for (unsigned i = 0; i < cols * rows; i++)
+        draw(i, ' ', false);
+    cursor_update();
 }
 
 void nb_pc_vga_init(void)
