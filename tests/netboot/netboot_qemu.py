@@ -3,6 +3,7 @@
 
     netboot_qemu.py --image ELF --neoboot BIN --apps DIR --kernel VMLINUZ netboot
     netboot_qemu.py ... baddigest
+    netboot_qemu.py ... netboot-uefi
 
 netboot: an image bundling netboot.wasm (connect and boot capabilities)
 boots under QEMU (TCG) on slirp, whose DHCP gives the manifest's URL as the
@@ -10,6 +11,10 @@ boot file. python's http.server on the host (127.0.0.1, the guest's
 10.0.2.2) serves the manifest, Debian's kernel and an initramfs made here
 around busybox-static whose /init prints a marker and powers off. The
 marker must appear, with the manifest's command line.
+
+netboot-uefi: the same, as on a real UEFI machine: OVMF boots the GRUB disk
+`neoboot image iso` makes, GRUB starts NeoBoot through Multiboot2, and
+NeoBoot hands over to Linux with the memory map and ACPI tables it got.
 
 baddigest: the manifest names a wrong sha256 for the initrd: NeoBoot must
 refuse to boot, say which file failed, and leave a usable console shell.
@@ -96,23 +101,38 @@ def slirp(bootfile=None):
     return ["-netdev", nd, "-device", "virtio-net-pci,netdev=n0"]
 
 
-def cmd_netboot(args, tmp):
+def cmd_netboot(args, tmp, uefi=False):
     www = prepare(args, tmp)
     port = free_port()
     server = pc_qemu.start_server([], "127.0.0.1", port, www)
     q = None
     try:
         img = build_image(args, tmp, port)
-        q = Qemu(img, "pc", mem="512M", net=slirp("http://10.0.2.2:%d/manifest.json" % port))
-        q.start()
+        net = slirp("http://10.0.2.2:%d/manifest.json" % port)
+        if uefi:
+            # as on a real UEFI machine: OVMF boots the GRUB disk `image iso`
+            # makes, GRUB starts NeoBoot, NeoBoot hands over to Linux (with
+            # the memory map and ACPI tables it got through Multiboot2)
+            if not os.path.exists(pc_qemu.OVMF) or not shutil.which("grub-mkrescue"):
+                raise Skip("OVMF or grub-mkrescue missing (scripts/setup.sh installs them)")
+            iso = os.path.join(tmp, "netboot.iso")
+            subprocess.run([args.neoboot, "image", "iso", img, "-o", iso], check=True,
+                           stdout=subprocess.DEVNULL)
+            q = Qemu(iso, "q35", mem="512M", net=net, cdrom=True, bios=pc_qemu.OVMF)
+            q.start()
+            q.wait_for(r"booted by GRUB", 120)
+        else:
+            q = Qemu(img, "pc", mem="512M", net=net)
+            q.start()
         _, _, t_up = q.wait_for(r"DHCP bound", 60)
         _, _, t_boot = q.wait_for(r"netboot: booting: " + CMDLINE, 120)
         _, _, t_linux = q.wait_for(r"Linux version \d", 60, fatal=False) or (0, 0, 0)
         _, _, t_marker = q.wait_for(MARKER, 120)
         q.wait_for(r"kernel command line: .*neoboot\.netboot=test", 30)
         q.proc.wait(60)  # the init powers the machine off
-        log("ok: Linux init reached: network up %.2f s, booting at %.2f s, marker at %.2f s "
-            "after QEMU start" % (t_up, t_boot, t_marker))
+        log("ok: Linux init reached%s: network up %.2f s, booting at %.2f s, marker at %.2f s "
+            "after QEMU start" % (" (UEFI, GRUB, Multiboot2)" if uefi else "",
+                                  t_up, t_boot, t_marker))
     finally:
         if q:
             q.stop()
@@ -331,7 +351,7 @@ def main():
     ap.add_argument("--apps", required=True)
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--hold", default="")
-    ap.add_argument("test", choices=["netboot", "baddigest", "shell", "chain"])
+    ap.add_argument("test", choices=["netboot", "netboot-uefi", "baddigest", "shell", "chain"])
     args = ap.parse_args()
     try:
         pc_qemu.check_qemu()
@@ -341,7 +361,8 @@ def main():
             raise Skip("busybox-static is not installed (scripts/setup.sh installs it)")
         with tempfile.TemporaryDirectory(prefix="nbnetboot") as tmp:
             {"netboot": cmd_netboot, "baddigest": cmd_baddigest, "shell": cmd_shell,
-             "chain": cmd_chain}[args.test](args, tmp)
+             "chain": cmd_chain,
+             "netboot-uefi": lambda a, t: cmd_netboot(a, t, uefi=True)}[args.test](args, tmp)
     except Skip as e:
         log("SKIP: %s" % e)
         sys.exit(77)

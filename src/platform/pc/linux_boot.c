@@ -43,6 +43,7 @@ NB_LOG_MODULE(linux);
 #define BP_RAMDISK_IMAGE 0x218
 #define BP_RAMDISK_SIZE 0x21c
 #define BP_CMD_LINE_PTR 0x228
+#define BP_SETUP_DATA 0x250
 #define BP_E820_TABLE 0x2d0
 #define BP_E820_MAX 128
 #define BP_SIZE 4096
@@ -203,8 +204,23 @@ int nb_platform_boot_linux(const struct nb_boot_request *req, const char **why)
         nb_put_le32(bp + BP_RAMDISK_SIZE, (uint32_t)req->initrd_len);
         nb_put_le32(bp + BP_EXT_RAMDISK_SIZE, (uint32_t)((uint64_t)req->initrd_len >> 32));
     }
-    if (nb_pc_boot.rsdp && h->version >= 0x020e)
-        nb_put_le64(bp + BP_ACPI_RSDP, nb_pc_boot.rsdp);
+    uint64_t rsdp = nb_pc_boot.rsdp;
+    if (rsdp && nb_pc_boot.rsdp_is_copy && h->version >= 0x0209) {
+        /* Multiboot2 gave only a copy of the RSDP, kept in our image: memory
+         * Linux takes for free. Hand it over in a setup_data node instead
+         * (type SETUP_NONE), which Linux reserves, and KASLR avoids, before
+         * it reads the ACPI tables. */
+        uint8_t *sd = aligned_alloc(16, 16 + sizeof nb_pc_boot.rsdp_copy);
+        if (sd) {
+            memset(sd, 0, 16);
+            nb_put_le32(sd + 12, (uint32_t)sizeof nb_pc_boot.rsdp_copy);
+            memcpy(sd + 16, nb_pc_boot.rsdp_copy, sizeof nb_pc_boot.rsdp_copy);
+            nb_put_le64(bp + BP_SETUP_DATA, (uint64_t)(uintptr_t)sd);
+            rsdp = (uint64_t)(uintptr_t)(sd + 16);
+        }
+    }
+    if (rsdp && h->version >= 0x020e)
+        nb_put_le64(bp + BP_ACPI_RSDP, rsdp);
     unsigned n = nb_pc_boot.nmem < BP_E820_MAX ? nb_pc_boot.nmem : BP_E820_MAX;
     for (unsigned i = 0; i < n; i++) {
         uint8_t *e = bp + BP_E820_TABLE + 20 * i;
