@@ -54,6 +54,7 @@ void nb_pc_cpu_init(void)
     nb_pc_cpu.rdseed = leaf7_ebx & (1u << 18);
     nb_pc_cpu.tsc_deadline = leaf1_ecx & (1u << 24);
     nb_pc_cpu.x2apic = leaf1_ecx & (1u << 21);
+    nb_pc_cpu.pat = leaf1_edx & (1u << 16);
     nb_pc_cpu.hypervisor = leaf1_ecx & (1u << 31);
     nb_pc_cpu.nx = ext1_edx & (1u << 20);
     nb_pc_cpu.pdpe1gb = ext1_edx & (1u << 26);

@@ -162,6 +162,37 @@ void *nb_pc_map_mmio(uint64_t phys, uint64_t size)
     return (void *)(uintptr_t)phys;
 }
 
+/*
+ * Write-combining for framebuffers: the console draws pixel by pixel, and
+ * uncached stores cost a bus transaction each (a full-screen redraw on a
+ * real machine took tens of milliseconds). PAT entry 1 (PWT=1, PCD=0;
+ * write-through by default, which nothing here uses) becomes WC, and the
+ * framebuffer's 2 MiB pages select it.
+ */
+#define MSR_PAT 0x277
+#define PAT_WC 0x01
+
+void *nb_pc_map_framebuffer(uint64_t phys, uint64_t size)
+{
+    void *p = nb_pc_map_mmio(phys, size);
+    if (!p || !nb_pc_cpu.pat)
+        return p;
+    uint64_t pat = rdmsr(MSR_PAT);
+    pat = (pat & ~(0xffull << 8)) | (uint64_t)PAT_WC << 8;
+    wrmsr(MSR_PAT, pat);
+    uint64_t start = phys & ~(MB2 - 1), end = (phys + size + MB2 - 1) & ~(MB2 - 1);
+    for (uint64_t a = start; a < end; a += MB2) {
+        uint64_t *pd = pd_for(a);
+        unsigned i = (a >> 21) & 511;
+        /* only whole 2 MiB device pages: never RAM, never a 4 KiB table */
+        if (!pd || !(pd[i] & PTE_PS) || is_ram(a, a + MB2))
+            continue;
+        pd[i] = a | PTE_P | PTE_W | PTE_PWT | PTE_PS | nx_bit;
+    }
+    load_cr3();
+    return p;
+}
+
 void nb_pc_reserve(uint64_t addr, uint64_t size)
 {
     if (heap_ready)

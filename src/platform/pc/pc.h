@@ -204,6 +204,9 @@ void nb_pc_mm_init(void);
 /* Make [phys, phys+size) accessible uncached (device registers). Returns
  * the address to use (== phys), or NULL if the page-table pool is empty. */
 void *nb_pc_map_mmio(uint64_t phys, uint64_t size);
+/* Map a framebuffer write-combining (PAT) when the CPU can, else as MMIO.
+ * Returns its address, or NULL. */
+void *nb_pc_map_framebuffer(uint64_t phys, uint64_t size);
 /* Give RAM [base, base+size) to the heap (libc/malloc.c). */
 void nb_pc_heap_add(void *base, size_t size);
 /* Keep [addr, addr+size) (rounded out to pages) out of the heap; only
@@ -295,7 +298,7 @@ void nb_pc_udelay(uint64_t us);
 struct nb_pc_cpu {
     char vendor[13];
     char brand[49];
-    bool rdrand, rdseed, tsc_deadline, invariant_tsc, nx, pdpe1gb, x2apic;
+    bool rdrand, rdseed, tsc_deadline, invariant_tsc, nx, pdpe1gb, x2apic, pat;
     bool hypervisor;
     char hv_vendor[13];
 };

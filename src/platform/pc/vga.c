@@ -10,8 +10,9 @@
  * - A direct-colour framebuffer (UEFI's GOP, or VBE, through GRUB's
  *   Multiboot2 tag): characters are drawn from an 8x16 font made at build
  *   time from GRUB's own (mkfont.py); a copy of the text is kept so that
- *   scrolling redraws instead of reading the framebuffer back (slow,
- *   uncached).
+ *   scrolling redraws instead of reading the framebuffer back; it is
+ *   mapped write-combining (mm.c) so drawing does not pay a bus
+ *   transaction per pixel.
  *
  * neoboot.vga=off turns both off.
  *
@@ -21,6 +22,7 @@
  */
 #include "pc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,9 +206,11 @@ bool nb_pc_vga_active(void)
     return screen != NULL || fb != NULL;
 }
 
+static char fb_desc[64];
+
 const char *nb_pc_screen_kind(void)
 {
-    return screen ? "VGA text screen" : fb ? "framebuffer screen" : NULL;
+    return screen ? "VGA text screen" : fb ? fb_desc : NULL;
 }
 
 void nb_pc_fbcon_init(void)
@@ -221,7 +225,7 @@ void nb_pc_fbcon_init(void)
         b->fb_pitch < b->fb_width * (b->fb_bpp / 8u))
         return;
     uint64_t size = (uint64_t)b->fb_pitch * b->fb_height;
-    void *p = nb_pc_map_mmio(b->fb_addr, size);
+    void *p = nb_pc_map_framebuffer(b->fb_addr, size);
     unsigned c = b->fb_width / 8, r = b->fb_height / 16;
     char *text = malloc((size_t)c * r);
     if (!p || !text) {
@@ -239,6 +243,8 @@ void nb_pc_fbcon_init(void)
     col = row = 0;
     shadow = text;
     fb = p;
+    snprintf(fb_desc, sizeof fb_desc, "framebuffer screen %ux%ux%u%s", b->fb_width,
+             b->fb_height, b->fb_bpp, nb_pc_cpu.pat ? " (write-combining)" : "");
     for (unsigned i = 0; i < cols * rows; i++)
         draw(i, ' ', false);
     cursor_update();
