@@ -77,18 +77,27 @@ static void frame(uint8_t *f)
 static volatile int stop;
 static const char *g_tap;
 
-static void *sender(void *arg)
+/* A raw packet socket and the TAP's link-layer address (protocol: network
+ * order, 0 for a sender that receives nothing). Exits on failure. */
+static int packet_socket(uint16_t protocol, struct sockaddr_ll *ll)
 {
-    (void)arg;
-    int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, protocol);
     if (s < 0) {
         perror("AF_PACKET");
         exit(1);
     }
+    memset(ll, 0, sizeof *ll);
+    ll->sll_family = AF_PACKET;
+    ll->sll_protocol = protocol;
+    ll->sll_ifindex = (int)if_nametoindex(g_tap);
+    return s;
+}
+
+static void *sender(void *arg)
+{
+    (void)arg;
     struct sockaddr_ll ll;
-    memset(&ll, 0, sizeof ll);
-    ll.sll_family = AF_PACKET;
-    ll.sll_ifindex = (int)if_nametoindex(g_tap);
+    int s = packet_socket(0, &ll);
     ll.sll_halen = 6;
     uint8_t f[FRAME];
     frame(f);
@@ -110,16 +119,8 @@ static volatile uint64_t counted;
 static void *counter(void *arg)
 {
     (void)arg;
-    int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-    if (s < 0) {
-        perror("AF_PACKET");
-        exit(1);
-    }
     struct sockaddr_ll ll;
-    memset(&ll, 0, sizeof ll);
-    ll.sll_family = AF_PACKET;
-    ll.sll_protocol = htons(ETH_P_ALL);
-    ll.sll_ifindex = (int)if_nametoindex(g_tap);
+    int s = packet_socket(htons(ETH_P_ALL), &ll);
     if (bind(s, (struct sockaddr *)&ll, sizeof ll) != 0) {
         perror("bind AF_PACKET");
         exit(1);
