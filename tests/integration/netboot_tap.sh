@@ -4,7 +4,9 @@
 # http.server serves the manifest, Debian's kernel and an initrd. Hosted
 # NeoBoot cannot hand the machine to Linux, so --boot-out writes exactly
 # what would boot: it must equal what was served. A manifest with a wrong
-# digest must be refused, naming the file, after the retries.
+# digest must be refused, naming the file, after the retries. With
+# --boot-qemu, NeoBoot becomes QEMU booting the verified kernel with a
+# busybox initramfs whose init prints a marker and powers off.
 source "$(dirname "$0")/netns.sh"
 need dnsmasq sha256sum cmp
 KERNEL=${NB_TEST_VMLINUZ:-}
@@ -67,3 +69,22 @@ if timeout 60 $NS "$NEOBOOT_FAST" --log warn run --net tap:nbnb0 --allow-connect
 fi
 grep -q "capability not granted" "$T/nocap.log" || fail "no capability message: $(tail -n 2 "$T/nocap.log")"
 pass "netboot: without the boot capability it says so"
+
+# 4. --boot-qemu: the verified kernel boots in QEMU (TCG) and reaches init
+if ! command -v qemu-system-x86_64 >/dev/null || [ ! -x /bin/busybox ]; then
+    skip "step 4 needs qemu-system-x86 and busybox-static (scripts/setup.sh installs them)"
+fi
+MARKER="NEOBOOT-HOSTED-BOOT-MARKER"
+$PY "$(dirname "$0")/../netboot/mkinitramfs.py" /bin/busybox "$MARKER" "$T/www/boot/init.cpio" \
+    || fail "mkinitramfs failed"
+c=$(sha256sum "$T/www/boot/init.cpio" | cut -d' ' -f1)
+cat > "$T/www/boot/vm.json" <<JSON
+{"kernel": {"url": "vmlinuz", "sha256": "$k"},
+ "initrd": {"url": "init.cpio", "sha256": "$c"},
+ "cmdline": "console=ttyS0 quiet panic=-1"}
+JSON
+timeout 240 $NS "$NEOBOOT_FAST" --log warn run --net tap:nbnb0 --allow-connect tcp:10.9.1.1:8000 \
+    --allow-boot --boot-qemu tcg "$NETBOOT" http://10.9.1.1:8000/boot/vm.json \
+    < /dev/null > "$T/vm.log" 2>&1 || fail "--boot-qemu: exit status $?: $(tail -n 5 "$T/vm.log")"
+grep -q "$MARKER" "$T/vm.log" || fail "--boot-qemu: no init marker: $(tail -n 8 "$T/vm.log")"
+pass "netboot --boot-qemu: the verified kernel booted in QEMU to its init"

@@ -158,6 +158,8 @@ static void usage(void)
            "  --allow-boot           the app may stage and boot a kernel (docs/abi.md)\n"
            "  --boot-out DIR         hosted stand-in for booting: write the verified\n"
            "                         kernel, initrd and cmdline to DIR and exit 0\n"
+           "  --boot-qemu tcg|kvm    hosted stand-in for booting: become QEMU booting\n"
+           "                         the verified kernel (console on this terminal)\n"
            "limits:\n"
            "  --fuel N               stop the app after N calls and loop iterations\n"
            "  --timeout SECONDS      stop the app after this long\n"
@@ -256,6 +258,9 @@ int nb_cmd_run(int argc, char **argv)
                 return nb_cmd_usage_error(cmd, "--max-memory needs a size of at least 64K");
         } else if (strcmp(a, "--boot-out") == 0) {
             nb_hosted_set_boot_dir(v);
+        } else if (strcmp(a, "--boot-qemu") == 0) {
+            if (nb_hosted_set_boot_qemu(v) != 0)
+                return nb_cmd_usage_error(cmd, "--boot-qemu: tcg or kvm");
         } else if (strcmp(a, "--env") == 0) {
             if (!strchr(v, '=') || nenv == MAX_ENV)
                 return nb_cmd_usage_error(cmd, "--env needs NAME=VALUE (at most %d)", MAX_ENV);

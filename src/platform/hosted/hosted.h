@@ -25,5 +25,7 @@ void nb_hosted_unwatch(int fd);
 /* Where nb_platform_boot_linux() writes what it would boot (boot.c);
  * NULL or "" to refuse booting. */
 void nb_hosted_set_boot_dir(const char *dir);
+/* Boot staged kernels in QEMU (accel "tcg" or "kvm"): 0 or NB_EINVAL. */
+int nb_hosted_set_boot_qemu(const char *accel);
 
 #endif
