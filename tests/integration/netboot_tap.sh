@@ -20,16 +20,13 @@ cp "$KERNEL" "$T/www/boot/vmlinuz"
 head -c 300000 /dev/urandom > "$T/www/boot/initrd.img"
 k=$(sha256sum "$T/www/boot/vmlinuz" | cut -d' ' -f1)
 i=$(sha256sum "$T/www/boot/initrd.img" | cut -d' ' -f1)
-cat > "$T/www/boot/manifest.json" <<JSON
-{"kernel": {"url": "vmlinuz", "sha256": "$k"},
- "initrd": {"url": "/boot/initrd.img", "sha256": "$i"},
- "cmdline": "console=ttyS0 neoboot.test=1"}
-JSON
-cat > "$T/www/boot/bad.json" <<JSON
-{"kernel": {"url": "vmlinuz", "sha256": "$k"},
- "initrd": {"url": "initrd.img", "sha256": "$k"},
- "cmdline": "console=ttyS0"}
-JSON
+# manifest NAME INITRD_URL INITRD_SHA CMDLINE: www/boot/NAME.json for vmlinuz
+manifest() {
+    printf '{"kernel": {"url": "vmlinuz", "sha256": "%s"},\n "initrd": {"url": "%s", "sha256": "%s"},\n "cmdline": "%s"}\n' \
+        "$k" "$2" "$3" "$4" > "$T/www/boot/$1.json"
+}
+manifest manifest /boot/initrd.img "$i" "console=ttyS0 neoboot.test=1"
+manifest bad initrd.img "$k" "console=ttyS0"
 $NS dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
     --interface=nbnb0 --dhcp-range=10.9.1.50,10.9.1.99,2m --dhcp-leasefile="$T/leases" \
     --dhcp-boot=http://10.9.1.1:8000/boot/manifest.json --pid-file="$T/dnsmasq.pid" \
@@ -78,11 +75,7 @@ MARKER="NEOBOOT-HOSTED-BOOT-MARKER"
 $PY "$(dirname "$0")/../netboot/mkinitramfs.py" /bin/busybox "$MARKER" "$T/www/boot/init.cpio" \
     || fail "mkinitramfs failed"
 c=$(sha256sum "$T/www/boot/init.cpio" | cut -d' ' -f1)
-cat > "$T/www/boot/vm.json" <<JSON
-{"kernel": {"url": "vmlinuz", "sha256": "$k"},
- "initrd": {"url": "init.cpio", "sha256": "$c"},
- "cmdline": "console=ttyS0 quiet panic=-1"}
-JSON
+manifest vm init.cpio "$c" "console=ttyS0 quiet panic=-1"
 timeout 240 $NS "$NEOBOOT_FAST" --log warn run --net tap:nbnb0 --allow-connect tcp:10.9.1.1:8000 \
     --allow-boot --boot-qemu tcg "$NETBOOT" http://10.9.1.1:8000/boot/vm.json \
     < /dev/null > "$T/vm.log" 2>&1 || fail "--boot-qemu: exit status $?: $(tail -n 5 "$T/vm.log")"
