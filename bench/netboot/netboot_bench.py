@@ -32,25 +32,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "pc"))
-from pc_bench import Vm, kvm_works  # noqa: E402
+from pc_bench import (HOST_IP, IPXE, PORT, Vm, kvm_works, log, net_up, run,  # noqa: E402
+                      start_dnsmasq, start_web)
 
-HOST_IP = "10.0.2.2"
-PORT = 8000
-IPXE = "/usr/lib/ipxe/ipxe.lkrn"
 MARKER = "NEOBOOT-LINUX-MARKER: init reached"
 CMDLINE = "console=ttyS0 quiet panic=-1"
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 
 
 def sha(path):
@@ -94,12 +83,7 @@ def main():
     procs = []
     results = {"NeoBoot": [], "iPXE": []}
     try:
-        run(["ip", "netns", "add", ns])
-        run(nsx + ["ip", "link", "set", "lo", "up"])
-        run(nsx + ["ip", "tuntap", "add", "dev", tap, "mode", "tap"])
-        run(nsx + ["ip", "addr", "add", HOST_IP + "/24", "dev", tap])
-        run(nsx + ["ip", "addr", "add", "fd00:2::2/64", "dev", tap, "nodad"])
-        run(nsx + ["ip", "link", "set", tap, "up"])
+        net_up(nsx, ns, tap)
         www = os.path.join(tmp, "www")
         os.mkdir(www)
         shutil.copy(args.kernel, os.path.join(www, "vmlinuz"))
@@ -119,49 +103,14 @@ def main():
         sizes = (os.path.getsize(os.path.join(www, "vmlinuz")),
                  os.path.getsize(os.path.join(www, "initrd.cpio")))
 
-        # DHCP: no ping check, iPXE's no-pxedhcp (175.176), router
-        # advertisements (else iPXE waits ~15 s for IPv6), and a boot file
-        # by client: iPXE's user class gets the script, others the manifest.
-        procs.append(subprocess.Popen(
-            nsx + ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--interface=" + tap,
-                   "--bind-interfaces", "--port=0", "--no-ping",
-                   "--dhcp-range=10.0.2.15,10.0.2.99,255.255.255.0,1h",
-                   "--dhcp-authoritative", "--enable-ra",
-                   "--dhcp-range=::,constructor:%s,ra-only" % tap,
-                   "--dhcp-option=3," + HOST_IP, "--dhcp-option=encap:175,176,1b",
-                   "--dhcp-userclass=set:ipxe,iPXE",
-                   "--dhcp-boot=tag:ipxe," + base + "boot.ipxe",
-                   "--dhcp-boot=tag:!ipxe," + base + "manifest.json",
-                   "--dhcp-leasefile=" + os.path.join(tmp, "leases"),
-                   "--log-facility=/dev/null"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
-        server = "nginx" if shutil.which("nginx") else "python http.server"
-        if shutil.which("nginx"):
-            conf = os.path.join(tmp, "nginx.conf")
-            with open(conf, "w") as f:
-                f.write("daemon off; worker_processes 1; pid %s/nginx.pid;\n"
-                        "error_log %s/nginx.err;\n"
-                        "events { worker_connections 64; }\n"
-                        "http { access_log off; sendfile on; tcp_nopush on;\n"
-                        "  client_body_temp_path %s; proxy_temp_path %s;\n"
-                        "  fastcgi_temp_path %s; uwsgi_temp_path %s; scgi_temp_path %s;\n"
-                        "  server { listen %s:%d; root %s; } }\n" %
-                        (tmp, tmp, tmp, tmp, tmp, tmp, tmp, HOST_IP, PORT, www))
-            procs.append(subprocess.Popen(nsx + ["nginx", "-c", conf], start_new_session=True,
-                                          stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
-        else:
-            procs.append(subprocess.Popen(
-                nsx + [sys.executable, "-m", "http.server", "-b", HOST_IP, "-d", www,
-                       str(PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True))
-        for _ in range(50):
-            r = subprocess.run(nsx + [sys.executable, "-c", "import socket; socket."
-                                      "create_connection(('%s', %d), 1)" % (HOST_IP, PORT)],
-                               capture_output=True)
-            if r.returncode == 0:
-                break
-            time.sleep(0.1)
+        # a boot file by client: iPXE's user class gets the script, others
+        # (netboot.wasm) the manifest
+        procs.append(start_dnsmasq(nsx, tap, tmp, [
+            "--dhcp-userclass=set:ipxe,iPXE",
+            "--dhcp-boot=tag:ipxe," + base + "boot.ipxe",
+            "--dhcp-boot=tag:!ipxe," + base + "manifest.json"]))
+        web, server = start_web(nsx, tmp, www)
+        procs.append(web)
 
         img = os.path.join(tmp, "netboot.elf")
         run([args.neoboot, "image", "build", "--app", args.netboot, "--allow-connect",

@@ -129,6 +129,71 @@ def kvm_works(image, nsx):
         vm.stop()
 
 
+# --- the network both benchmarks use (bench/netboot imports these) ---
+
+def net_up(nsx, ns, tap):
+    """A namespace ns with TAP tap at HOST_IP (and fd00:2::2 for IPv6)."""
+    run(["ip", "netns", "add", ns])
+    run(nsx + ["ip", "link", "set", "lo", "up"])
+    run(nsx + ["ip", "tuntap", "add", "dev", tap, "mode", "tap"])
+    run(nsx + ["ip", "addr", "add", HOST_IP + "/24", "dev", tap])
+    run(nsx + ["ip", "addr", "add", "fd00:2::2/64", "dev", tap, "nodad"])
+    run(nsx + ["ip", "link", "set", tap, "up"])
+
+
+def start_dnsmasq(nsx, tap, tmp, boot_opts, log_to=None):
+    """DHCP on tap: no ping check before offers (dnsmasq's default costs
+    seconds), iPXE's no-pxedhcp (option 175.176), a range rather than one
+    address (NeoBoot and iPXE identify themselves differently, and a lease
+    held by one would starve the other), and router advertisements: iPXE's
+    "Configuring" waits for IPv6 as well and, without a router, gives up
+    only after about 15 s (slirp has one); NeoBoot does not wait for IPv6.
+    boot_opts: the --dhcp-boot (and tag) options."""
+    return subprocess.Popen(
+        nsx + ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--interface=" + tap,
+               "--bind-interfaces", "--port=0", "--no-ping",
+               "--dhcp-range=%s,10.0.2.99,255.255.255.0,1h" % GUEST_IP,
+               "--dhcp-authoritative", "--enable-ra",
+               "--dhcp-range=::,constructor:%s,ra-only" % tap,
+               "--dhcp-option=3," + HOST_IP, "--dhcp-option=encap:175,176,1b"] +
+        list(boot_opts) +
+        ["--dhcp-leasefile=" + os.path.join(tmp, "leases"), "--log-dhcp",
+         "--log-facility=" + (log_to or "/dev/null")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def start_web(nsx, tmp, www):
+    """nginx (sendfile) serving www at HOST_IP:PORT, or python's
+    http.server without nginx; returns (process, name) once it answers."""
+    if shutil.which("nginx"):
+        conf = os.path.join(tmp, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("daemon off; worker_processes 1; pid %s/nginx.pid;\n"
+                    "error_log %s/nginx.err;\n"
+                    "events { worker_connections 64; }\n"
+                    "http { access_log off; sendfile on; tcp_nopush on;\n"
+                    "  client_body_temp_path %s; proxy_temp_path %s;\n"
+                    "  fastcgi_temp_path %s; uwsgi_temp_path %s; scgi_temp_path %s;\n"
+                    "  server { listen %s:%d; root %s; } }\n" %
+                    (tmp, tmp, tmp, tmp, tmp, tmp, tmp, HOST_IP, PORT, www))
+        proc, name = subprocess.Popen(nsx + ["nginx", "-c", conf], start_new_session=True,
+                                      stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL), "nginx"
+    else:
+        proc, name = subprocess.Popen(
+            nsx + [sys.executable, "-m", "http.server", "-b", HOST_IP, "-d", www, str(PORT)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True), "python http.server"
+    for _ in range(50):
+        r = subprocess.run(nsx + [sys.executable, "-c", "import socket; socket."
+                                  "create_connection(('%s', %d), 1)" % (HOST_IP, PORT)],
+                           capture_output=True)
+        if r.returncode == 0:
+            break
+        time.sleep(0.1)
+    return proc, name
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--neoboot", required=True)
@@ -157,12 +222,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="nbbench")
     procs = []
     try:
-        run(["ip", "netns", "add", ns])
-        run(nsx + ["ip", "link", "set", "lo", "up"])
-        run(nsx + ["ip", "tuntap", "add", "dev", tap, "mode", "tap"])
-        run(nsx + ["ip", "addr", "add", HOST_IP + "/24", "dev", tap])
-        run(nsx + ["ip", "addr", "add", "fd00:2::2/64", "dev", tap, "nodad"])
-        run(nsx + ["ip", "link", "set", tap, "up"])
+        net_up(nsx, ns, tap)
         www = os.path.join(tmp, "www")
         os.mkdir(www)
         size = args.size_mib << 20
@@ -174,52 +234,11 @@ def main():
             # (Debian's 2019 iPXE has no poweroff command: the bench stops QEMU)
             f.write("#!ipxe\necho FETCH\nimgfetch %s\necho DONE\nimgstat\n" % url)
 
-        # DHCP: no ping check before offers (dnsmasq's default costs seconds),
-        # iPXE's no-pxedhcp (option 175.176), and the script as boot file.
-        # A range, not one address: NeoBoot and iPXE identify themselves
-        # differently, and a lease held by one would starve the other.
-        # Router advertisements too: iPXE's "Configuring" waits for IPv6
-        # configuration as well and, without a router, gives up only after
-        # about 15 s (slirp has one); NeoBoot does not wait for IPv6.
-        procs.append(subprocess.Popen(
-            nsx + ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--interface=" + tap,
-                   "--bind-interfaces", "--port=0", "--no-ping",
-                   "--dhcp-range=%s,10.0.2.99,255.255.255.0,1h" % GUEST_IP,
-                   "--dhcp-authoritative", "--enable-ra",
-                   "--dhcp-range=::,constructor:%s,ra-only" % tap,
-                   "--dhcp-option=3," + HOST_IP, "--dhcp-option=encap:175,176,1b",
-                   "--dhcp-boot=http://%s:%d/bench.ipxe" % (HOST_IP, PORT),
-                   "--dhcp-leasefile=" + os.path.join(tmp, "leases"), "--log-dhcp",
-                   "--log-facility=" + (os.path.join(args.logs, "dnsmasq.log") if args.logs
-                                        else "/dev/null")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
-        server = "nginx" if shutil.which("nginx") else "python http.server"
-        if shutil.which("nginx"):
-            conf = os.path.join(tmp, "nginx.conf")
-            with open(conf, "w") as f:
-                f.write("daemon off; worker_processes 1; pid %s/nginx.pid;\n"
-                        "error_log %s/nginx.err;\n"
-                        "events { worker_connections 64; }\n"
-                        "http { access_log off; sendfile on; tcp_nopush on;\n"
-                        "  client_body_temp_path %s; proxy_temp_path %s;\n"
-                        "  fastcgi_temp_path %s; uwsgi_temp_path %s; scgi_temp_path %s;\n"
-                        "  server { listen %s:%d; root %s; } }\n" %
-                        (tmp, tmp, tmp, tmp, tmp, tmp, tmp, HOST_IP, PORT, www))
-            procs.append(subprocess.Popen(nsx + ["nginx", "-c", conf], start_new_session=True,
-                                          stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
-        else:
-            procs.append(subprocess.Popen(
-                nsx + [sys.executable, "-m", "http.server", "-b", HOST_IP, "-d", www,
-                       str(PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True))
-        for _ in range(50):
-            r = subprocess.run(nsx + ["python3", "-c", "import socket; socket.create_connection"
-                                      "(('%s', %d), 1)" % (HOST_IP, PORT)],
-                               capture_output=True)
-            if r.returncode == 0:
-                break
-            time.sleep(0.1)
+        procs.append(start_dnsmasq(
+            nsx, tap, tmp, ["--dhcp-boot=http://%s:%d/bench.ipxe" % (HOST_IP, PORT)],
+            os.path.join(args.logs, "dnsmasq.log") if args.logs else None))
+        web, server = start_web(nsx, tmp, www)
+        procs.append(web)
 
         bundle = os.path.join(tmp, "fetch.bundle")
         run([args.neoboot, "image", "bundle", "--app", args.fetch, "--args",

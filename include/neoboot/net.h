@@ -192,6 +192,9 @@ struct nb_stack *nb_sock_stack(nb_sock *s);
 
 /* A line sink for `stats` and friends. */
 typedef void (*nb_print_fn)(void *arg, const char *line);
+/* One formatted line (at most 319 characters) to a line sink. */
+void nb_printf(nb_print_fn print, void *arg, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Interfaces, stacks, sockets, packet memory, loop and family counters. */
 void nb_net_print_stats(nb_print_fn print, void *arg);
 /* The same figures as one JSON object, written into buf (always

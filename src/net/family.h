@@ -103,8 +103,5 @@ struct nb_jbuf {
 void nb_jprintf(struct nb_jbuf *j, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Format helper for print_stats / describe. */
-void nb_printf(nb_print_fn print, void *arg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

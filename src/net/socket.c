@@ -514,7 +514,7 @@ int nb_poll(struct nb_pollfd *fds, size_t n, int64_t timeout_ns)
 
 void nb_printf(nb_print_fn print, void *arg, const char *fmt, ...)
 {
-    char line[256];
+    char line[320];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);

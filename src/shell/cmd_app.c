@@ -29,18 +29,6 @@ void nb_shell_set_bundled(const void *buf, size_t len)
     bundled_len = len;
 }
 
-static void say(nb_print_fn print, void *arg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(nb_print_fn print, void *arg, const char *fmt, ...)
-{
-    char line[320];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    print(arg, line);
-}
-
 struct grow {
     uint8_t *p;
     size_t len, cap;
@@ -82,21 +70,21 @@ static const uint8_t *find_app(const char *what, size_t *len, nb_print_fn print,
         char why[200] = "";
         int rc = nb_http_get_url(nb_stack_default(), what, &o, why, sizeof why);
         if (rc < 0) {
-            say(print, arg, "cannot fetch %s: %s", what, why[0] ? why : nb_strerror(rc));
+            nb_printf(print, arg, "cannot fetch %s: %s", what, why[0] ? why : nb_strerror(rc));
             free(g.p);
             return NULL;
         }
         const char *slash = strrchr(what, '/');
         const char *name = slash && slash[1] ? slash + 1 : "app.wasm";
         if (nb_memfile_put(name, g.p, g.len) != 0) {
-            say(print, arg, "cannot keep %s in memory", name);
+            nb_printf(print, arg, "cannot keep %s in memory", name);
             return NULL;
         }
         what = name;
     }
     const struct nb_memfile *m = nb_memfile_get(what);
     if (!m) {
-        say(print, arg, "no app '%s' (a file in memory, an http:// URL, or 'bundled')", what);
+        nb_printf(print, arg, "no app '%s' (a file in memory, an http:// URL, or 'bundled')", what);
         return NULL;
     }
     *len = m->len;
@@ -112,12 +100,12 @@ static void report(void *a, const char *label, int rc, const struct nb_run_resul
 {
     struct report_ctx *c = a;
     if (rc < 0)
-        say(c->print, c->arg, "%s could not start: %s", label, res->msg[0] ? res->msg : nb_strerror(rc));
+        nb_printf(c->print, c->arg, "%s could not start: %s", label, res->msg[0] ? res->msg : nb_strerror(rc));
     else if (res->trap)
-        say(c->print, c->arg, "%s stopped after %llu ms: %s", label,
+        nb_printf(c->print, c->arg, "%s stopped after %llu ms: %s", label,
             (unsigned long long)(res->run_ns / NB_NS_PER_MS), res->msg);
     else
-        say(c->print, c->arg, "%s exited with status %d after %llu ms", label, res->status,
+        nb_printf(c->print, c->arg, "%s exited with status %d after %llu ms", label, res->status,
             (unsigned long long)(res->run_ns / NB_NS_PER_MS));
 }
 
@@ -175,7 +163,7 @@ static int cmd_chain(int argc, char **argv, nb_print_fn print, void *arg)
     int rc = nb_chain_request(bytes, len, argv[1]);
     if (rc)
         return rc;
-    say(print, arg, "chaining to %s", argv[1]);
+    nb_printf(print, arg, "chaining to %s", argv[1]);
     return 0;
 }
 

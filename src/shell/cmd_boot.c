@@ -20,18 +20,6 @@
 #define WGET_MAX (1024ull << 20)  /* one file in memory at most */
 #define PROGRESS_NS (200 * NB_NS_PER_MS)
 
-static void say(nb_print_fn print, void *arg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(nb_print_fn print, void *arg, const char *fmt, ...)
-{
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    print(arg, line);
-}
-
 static void human(uint64_t bytes, char *out, size_t len)
 {
     if (bytes >= (1ull << 30))
@@ -109,7 +97,7 @@ static int fetch_url(const char *url, struct fetch *f, nb_print_fn print, void *
     int rc = nb_http_get_url(nb_stack_default(), url, &o, why, sizeof why);
     nb_console_status_done();
     if (rc < 0) {
-        say(print, arg, "wget: %s", why[0] ? why : nb_strerror(rc));
+        nb_printf(print, arg, "wget: %s", why[0] ? why : nb_strerror(rc));
         free(f->data);
         f->data = NULL;
     }
@@ -148,13 +136,13 @@ static int cmd_wget(int argc, char **argv, nb_print_fn print, void *arg)
     size_t len = f.len;
     rc = nb_memfile_put(name, f.data, len);
     if (rc) {
-        say(print, arg, "wget: cannot keep '%s': %s", name, nb_strerror(rc));
+        nb_printf(print, arg, "wget: cannot keep '%s': %s", name, nb_strerror(rc));
         return rc;
     }
-    say(print, arg, "%s: %zu bytes (%s) in %llu.%03llu s, %s/s", name, len, size,
+    nb_printf(print, arg, "%s: %zu bytes (%s) in %llu.%03llu s, %s/s", name, len, size,
         (unsigned long long)(el / NB_NS_PER_S),
         (unsigned long long)(el % NB_NS_PER_S / NB_NS_PER_MS), rate);
-    say(print, arg, "sha256 %s", hex);
+    nb_printf(print, arg, "sha256 %s", hex);
     return 0;
 }
 
@@ -166,14 +154,14 @@ static int cmd_sha256(int argc, char **argv, nb_print_fn print, void *arg)
     }
     const struct nb_memfile *m = nb_memfile_get(argv[1]);
     if (!m) {
-        say(print, arg, "sha256: no file '%s' in memory (see 'files'; fetch with wget)", argv[1]);
+        nb_printf(print, arg, "sha256: no file '%s' in memory (see 'files'; fetch with wget)", argv[1]);
         return NB_ENOENT;
     }
     uint8_t d[32];
     char hex[65];
     nb_sha256(m->data, m->len, d);
     nb_sha256_hex(d, hex);
-    say(print, arg, "%s  %s", hex, m->name);
+    nb_printf(print, arg, "%s  %s", hex, m->name);
     if (argc == 3) {
         uint8_t want[32];
         if (nb_sha256_parse(argv[2], want) != 0) {
@@ -199,13 +187,13 @@ static int cmd_files(int argc, char **argv, nb_print_fn print, void *arg)
     while ((m = nb_memfile_at(n))) {
         char size[24];
         human(m->len, size, sizeof size);
-        say(print, arg, "  %-32s %12zu  %s", m->name, m->len, size);
+        nb_printf(print, arg, "  %-32s %12zu  %s", m->name, m->len, size);
         total += m->len;
         n++;
     }
     char t[24];
     human(total, t, sizeof t);
-    say(print, arg, "%u file%s, %s in memory", n, n == 1 ? "" : "s", t);
+    nb_printf(print, arg, "%u file%s, %s in memory", n, n == 1 ? "" : "s", t);
     return 0;
 }
 
@@ -217,7 +205,7 @@ static int cmd_rm(int argc, char **argv, nb_print_fn print, void *arg)
     }
     int rc = nb_memfile_remove(argv[1]);
     if (rc)
-        say(print, arg, "rm: no file '%s'", argv[1]);
+        nb_printf(print, arg, "rm: no file '%s'", argv[1]);
     return rc;
 }
 
@@ -227,7 +215,7 @@ static const struct nb_memfile *file_or_url(const char *what, nb_print_fn print,
     if (strncmp(what, "http://", 7) != 0 && strncmp(what, "https://", 8) != 0) {
         const struct nb_memfile *m = nb_memfile_get(what);
         if (!m)
-            say(print, arg, "boot: no file '%s' in memory (a URL is fetched first)", what);
+            nb_printf(print, arg, "boot: no file '%s' in memory (a URL is fetched first)", what);
         return m;
     }
     struct fetch f;
@@ -253,7 +241,7 @@ static int stage_item(enum nb_boot_item item, const struct nb_memfile *m, const 
     }
     int rc = nb_boot_stage(item, m->data, m->len, d);
     if (rc)
-        say(print, arg, "%s", nb_boot_last_error());
+        nb_printf(print, arg, "%s", nb_boot_last_error());
     return rc;
 }
 
@@ -303,7 +291,7 @@ static int cmd_boot(int argc, char **argv, nb_print_fn print, void *arg)
     if (rc == 0)
         rc = nb_boot_exec(); /* returns only on failure */
     if (rc && nb_boot_last_error()[0])
-        say(print, arg, "%s", nb_boot_last_error());
+        nb_printf(print, arg, "%s", nb_boot_last_error());
     nb_boot_reset();
     return rc;
 }

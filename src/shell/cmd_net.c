@@ -21,19 +21,6 @@
 
 void nb_shell_register_net(void);
 
-static void say(nb_print_fn print, void *arg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(nb_print_fn print, void *arg, const char *fmt, ...)
-{
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    print(arg, line);
-}
-
 static struct nb_iface *first_inet_iface(void)
 {
     struct nb_inet_ifstatus s;
@@ -49,9 +36,9 @@ static struct nb_iface *iface_arg(const char *name, nb_print_fn print, void *arg
     struct nb_inet_ifstatus s;
     if (!i || nb_inet_iface_status(i, &s) != 0) {
         if (name)
-            say(print, arg, "no IP interface '%s'", name);
+            nb_printf(print, arg, "no IP interface '%s'", name);
         else
-            say(print, arg, "no IP interface (start one with --net)");
+            nb_printf(print, arg, "no IP interface (start one with --net)");
         return NULL;
     }
     return i;
@@ -97,20 +84,20 @@ static void show_iface(struct nb_iface *i, nb_print_fn print, void *arg)
     if (nb_inet_iface_status(i, &s) != 0)
         return;
     char a[64], b[64];
-    say(print, arg, "%s: index %u %s%s mtu %u mac %02x:%02x:%02x:%02x:%02x:%02x%s", s.name,
+    nb_printf(print, arg, "%s: index %u %s%s mtu %u mac %02x:%02x:%02x:%02x:%02x:%02x%s", s.name,
         (unsigned)s.index, s.up ? "up" : "down", s.link_up ? "" : " (no carrier)",
         (unsigned)s.mtu, s.mac[0], s.mac[1], s.mac[2], s.mac[3], s.mac[4], s.mac[5],
         s.is_default ? " default" : "");
     if (s.has_ip4) {
         bool gw = s.gw4[0] | s.gw4[1] | s.gw4[2] | s.gw4[3];
-        say(print, arg, "    inet %s/%u%s%s (%s)", ip4_text(s.ip4, a, sizeof a),
+        nb_printf(print, arg, "    inet %s/%u%s%s (%s)", ip4_text(s.ip4, a, sizeof a),
             (unsigned)s.prefix4, gw ? " gateway " : "", gw ? ip4_text(s.gw4, b, sizeof b) : "",
             s.static4 ? "static" : "dhcp");
     }
     for (uint32_t k = 0; k < s.n_ip6; k++) {
         const struct nb_inet_ip6 *r = &s.ip6[k];
         char vl[16], pl[16];
-        say(print, arg, "    inet6 %s/%u %s %s %s valid %s preferred %s",
+        nb_printf(print, arg, "    inet6 %s/%u %s %s %s valid %s preferred %s",
             ip6_text(r->addr, a, sizeof a), (unsigned)r->prefix_len,
             r->link_local ? "link" : "global",
             r->origin == NB_IP6_SLAAC ? "slaac" : r->origin == NB_IP6_STATIC ? "static" : "auto",
@@ -118,15 +105,15 @@ static void show_iface(struct nb_iface *i, nb_print_fn print, void *arg)
             lifetime(r->preferred_s, pl, sizeof pl));
     }
     if (s.has_gw6)
-        say(print, arg, "    inet6 router %s%%%u", ip6_text(s.gw6, a, sizeof a), (unsigned)s.index);
+        nb_printf(print, arg, "    inet6 router %s%%%u", ip6_text(s.gw6, a, sizeof a), (unsigned)s.index);
     if (s.dhcp_state != NB_DHCP_OFF) {
         if (s.lease_s)
-            say(print, arg, "    dhcp %s server %s lease %us (T1 %us, T2 %us), %us left, %u acks",
+            nb_printf(print, arg, "    dhcp %s server %s lease %us (T1 %us, T2 %us), %us left, %u acks",
                 nb_dhcp_state_name(s.dhcp_state), ip4_text(s.dhcp_server, a, sizeof a),
                 (unsigned)s.lease_s, (unsigned)s.t1_s, (unsigned)s.t2_s,
                 (unsigned)s.lease_left_s, (unsigned)s.dhcp_acks);
         else
-            say(print, arg, "    dhcp %s", nb_dhcp_state_name(s.dhcp_state));
+            nb_printf(print, arg, "    dhcp %s", nb_dhcp_state_name(s.dhcp_state));
     }
 }
 
@@ -181,7 +168,7 @@ static int cmd_ifconfig(int argc, char **argv, nb_print_fn print, void *arg)
                 n++;
             }
         if (!n)
-            say(print, arg, "no IP interfaces");
+            nb_printf(print, arg, "no IP interfaces");
         show_dns(print, arg);
         return 0;
     }
@@ -199,7 +186,7 @@ static int cmd_ifconfig(int argc, char **argv, nb_print_fn print, void *arg)
         const char *slash = strchr(argv[2], '/');
         size_t len = slash ? (size_t)(slash - argv[2]) : strlen(argv[2]);
         if (nb_parse_ip6(argv[2], len, ip6) != 0) {
-            say(print, arg, "bad IPv6 address '%s'", argv[2]);
+            nb_printf(print, arg, "bad IPv6 address '%s'", argv[2]);
             return NB_EINVAL;
         }
         return nb_inet_add_ip6(i, ip6);
@@ -207,11 +194,11 @@ static int cmd_ifconfig(int argc, char **argv, nb_print_fn print, void *arg)
     uint8_t ip[4], gw[4];
     unsigned prefix;
     if (parse_ip4_prefix(argv[2], ip, &prefix) != 0) {
-        say(print, arg, "bad address '%s' (e.g. 192.168.1.2/24)", argv[2]);
+        nb_printf(print, arg, "bad address '%s' (e.g. 192.168.1.2/24)", argv[2]);
         return NB_EINVAL;
     }
     if (argc > 3 && nb_parse_ip4(argv[3], strlen(argv[3]), gw) != 0) {
-        say(print, arg, "bad gateway '%s'", argv[3]);
+        nb_printf(print, arg, "bad gateway '%s'", argv[3]);
         return NB_EINVAL;
     }
     int rc = nb_inet_set_ip4(i, ip, prefix, argc > 3 ? gw : NULL);
@@ -248,7 +235,7 @@ static int cmd_dhcp(int argc, char **argv, nb_print_fn print, void *arg)
     else
         rc = nb_inet_dhcp_renew(i);
     if (rc == NB_EINVAL)
-        say(print, arg, "dhcp %s: DHCP is not %s on %s", verb,
+        nb_printf(print, arg, "dhcp %s: DHCP is not %s on %s", verb,
             strcmp(verb, "renew") == 0 ? "bound" : "running", i->name);
     return rc;
 }
@@ -282,7 +269,7 @@ static int resolve(const char *host, int family, struct nb_addr *a, nb_print_fn 
     struct nb_dns_result r;
     int rc = nb_dns_resolve(nb_stack_default(), host, family, 0, &r);
     if (rc) {
-        say(print, arg, "cannot resolve %s: %s", host, nb_strerror(rc));
+        nb_printf(print, arg, "cannot resolve %s: %s", host, nb_strerror(rc));
         return rc;
     }
     *a = r.addrs[0];
@@ -361,12 +348,12 @@ static int cmd_ping(int argc, char **argv, nb_print_fn print, void *arg)
         } else if (a[0] != '-' && !host) {
             host = a;
         } else {
-            say(print, arg, "usage: ping [-4|-6] [-c COUNT] [-s SIZE] [-W SECONDS] [-i SECONDS] HOST");
+            nb_printf(print, arg, "usage: ping [-4|-6] [-c COUNT] [-s SIZE] [-W SECONDS] [-i SECONDS] HOST");
             return NB_EINVAL;
         }
     }
     if (!host || count < 1 || size < 0 || size > 65000 || wait_s <= 0 || interval_s < 0) {
-        say(print, arg, "usage: ping [-4|-6] [-c COUNT] [-s SIZE] [-W SECONDS] [-i SECONDS] HOST");
+        nb_printf(print, arg, "usage: ping [-4|-6] [-c COUNT] [-s SIZE] [-W SECONDS] [-i SECONDS] HOST");
         return NB_EINVAL;
     }
     struct nb_addr dst;
@@ -375,7 +362,7 @@ static int cmd_ping(int argc, char **argv, nb_print_fn print, void *arg)
         return rc;
     char t[80];
     addr_text(&dst, t, sizeof t);
-    say(print, arg, "PING %s (%s): %ld data bytes", host, t, size);
+    nb_printf(print, arg, "PING %s (%s): %ld data bytes", host, t, size);
     long received = 0;
     uint64_t min = UINT64_MAX, max = 0, sum = 0;
     for (long seq = 1; seq <= count; seq++) {
@@ -390,13 +377,13 @@ static int cmd_ping(int argc, char **argv, nb_print_fn print, void *arg)
             sum += r.rtt_ns;
             min = r.rtt_ns < min ? r.rtt_ns : min;
             max = r.rtt_ns > max ? r.rtt_ns : max;
-            say(print, arg, "%u bytes from %s: icmp_seq=%ld ttl=%u time=%.3f ms",
+            nb_printf(print, arg, "%u bytes from %s: icmp_seq=%ld ttl=%u time=%.3f ms",
                 (unsigned)r.bytes + 8, addr_text(&r.from, t, sizeof t), seq, (unsigned)r.ttl,
                 (double)r.rtt_ns / 1e6);
         } else if (rc == NB_ETIMEDOUT) {
-            say(print, arg, "no reply for icmp_seq=%ld", seq);
+            nb_printf(print, arg, "no reply for icmp_seq=%ld", seq);
         } else {
-            say(print, arg, "icmp_seq=%ld: %s", seq, nb_strerror(rc));
+            nb_printf(print, arg, "icmp_seq=%ld: %s", seq, nb_strerror(rc));
         }
         if (seq < count) {
             uint64_t next = started + (uint64_t)(interval_s * 1e9);
@@ -404,10 +391,10 @@ static int cmd_ping(int argc, char **argv, nb_print_fn print, void *arg)
                 break;
         }
     }
-    say(print, arg, "--- %s ping statistics: %ld sent, %ld received, %ld%% loss", host, count,
+    nb_printf(print, arg, "--- %s ping statistics: %ld sent, %ld received, %ld%% loss", host, count,
         received, (count - received) * 100 / count);
     if (received)
-        say(print, arg, "rtt min/avg/max = %.3f/%.3f/%.3f ms", (double)min / 1e6,
+        nb_printf(print, arg, "rtt min/avg/max = %.3f/%.3f/%.3f ms", (double)min / 1e6,
             (double)sum / (double)received / 1e6, (double)max / 1e6);
     if (rc == NB_EINTR)
         return NB_EINTR;
@@ -426,7 +413,7 @@ static int cmd_dns(int argc, char **argv, nb_print_fn print, void *arg)
             return 0;
         }
         if (argc != 4) {
-            say(print, arg, "usage: dns server [INDEX ADDRESS]");
+            nb_printf(print, arg, "usage: dns server [INDEX ADDRESS]");
             return NB_EINVAL;
         }
         struct nb_addr a;
@@ -436,7 +423,7 @@ static int cmd_dns(int argc, char **argv, nb_print_fn print, void *arg)
         else if (nb_parse_ip6(argv[3], strlen(argv[3]), a.u.ip6) == 0)
             a.family = NB_AF_INET6;
         else {
-            say(print, arg, "bad address '%s'", argv[3]);
+            nb_printf(print, arg, "bad address '%s'", argv[3]);
             return NB_EINVAL;
         }
         return nb_inet_dns_set((unsigned)strtoul(argv[2], NULL, 10), &a);
@@ -454,7 +441,7 @@ static int cmd_dns(int argc, char **argv, nb_print_fn print, void *arg)
             name = NULL, k = argc;
     }
     if (!name || timeout_s < 0) {
-        say(print, arg, "usage: dns [-4|-6] [-t SECONDS] NAME | dns server [INDEX ADDRESS]");
+        nb_printf(print, arg, "usage: dns [-4|-6] [-t SECONDS] NAME | dns server [INDEX ADDRESS]");
         return NB_EINVAL;
     }
     struct nb_dns_result r;
@@ -462,12 +449,12 @@ static int cmd_dns(int argc, char **argv, nb_print_fn print, void *arg)
     int rc = nb_dns_resolve(nb_stack_default(), name, family, (uint64_t)(timeout_s * 1e9), &r);
     double ms = (double)(nb_clock_ns() - started) / 1e6;
     if (rc) {
-        say(print, arg, "%s: %s (after %.0f ms)", name, nb_strerror(rc), ms);
+        nb_printf(print, arg, "%s: %s (after %.0f ms)", name, nb_strerror(rc), ms);
         return rc;
     }
     for (uint32_t k = 0; k < r.n; k++) {
         char t[80];
-        say(print, arg, "%s has %s address %s", name,
+        nb_printf(print, arg, "%s has %s address %s", name,
             r.addrs[k].family == NB_AF_INET ? "IPv4" : "IPv6", addr_text(&r.addrs[k], t, sizeof t));
     }
     return 0;

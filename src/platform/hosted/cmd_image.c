@@ -44,49 +44,23 @@
 #define IMAGE_MAX (64u << 20)   /* a base image larger than this is not ours */
 #define PAGE 4096u
 
-static uint8_t *read_file(const char *cmd, const char *path, size_t max, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "neoboot image %s: cannot open %s: %s\n", cmd, path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-        fprintf(stderr, "neoboot image %s: %s is not a regular file of at most %zu MiB\n", cmd,
-                path, max >> 20);
-        fclose(f);
-        return NULL;
-    }
-    uint8_t *b = malloc((size_t)st.st_size + 1);
-    size_t n = b ? fread(b, 1, (size_t)st.st_size, f) : 0;
-    fclose(f);
-    if (!b || n != (size_t)st.st_size) {
-        fprintf(stderr, "neoboot image %s: cannot read %s\n", cmd, path);
-        free(b);
-        return NULL;
-    }
-    *len = n;
-    return b;
-}
-
 static int write_file(const char *cmd, const char *path, const void *a, size_t alen,
                       const void *b, size_t blen, int mode)
 {
     char tmp[PATH_MAX];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) >= sizeof tmp) {
-        fprintf(stderr, "neoboot image %s: path too long\n", cmd);
+        fprintf(stderr, "neoboot %s: path too long\n", cmd);
         return -1;
     }
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        fprintf(stderr, "neoboot image %s: cannot create %s: %s\n", cmd, tmp, strerror(errno));
+        fprintf(stderr, "neoboot %s: cannot create %s: %s\n", cmd, tmp, strerror(errno));
         return -1;
     }
     bool ok = fwrite(a, 1, alen, f) == alen && (!blen || fwrite(b, 1, blen, f) == blen);
     ok = (fclose(f) == 0) && ok;
     if (!ok || chmod(tmp, (mode_t)mode) != 0 || rename(tmp, path) != 0) {
-        fprintf(stderr, "neoboot image %s: cannot write %s: %s\n", cmd, path, strerror(errno));
+        fprintf(stderr, "neoboot %s: cannot write %s: %s\n", cmd, path, strerror(errno));
         unlink(tmp);
         return -1;
     }
@@ -362,7 +336,7 @@ static int make(int argc, char **argv, bool image)
         goto out_all;
     if (config) {
         size_t n;
-        uint8_t *c = read_file(cmd, config, NB_BUNDLE_CONFIG_MAX, &n);
+        uint8_t *c = nb_cmd_read_file(cmd, config, NB_BUNDLE_CONFIG_MAX, &n);
         if (!c)
             goto out_all;
         char *nb = realloc(all.buf, all.len + n + 2);
@@ -402,7 +376,7 @@ static int make(int argc, char **argv, bool image)
     free(cfg);
 
     size_t app_len;
-    uint8_t *app = read_file(cmd, app_path, NB_BUNDLE_APP_MAX, &app_len);
+    uint8_t *app = nb_cmd_read_file(cmd, app_path, NB_BUNDLE_APP_MAX, &app_len);
     if (!app)
         goto out_all;
     if (!nb_bundle_is_wasm(app, app_len)) {
@@ -438,7 +412,7 @@ static int make(int argc, char **argv, bool image)
         base = defbase;
     }
     size_t ilen;
-    uint8_t *img = read_file(cmd, base, IMAGE_MAX, &ilen);
+    uint8_t *img = nb_cmd_read_file(cmd, base, IMAGE_MAX, &ilen);
     struct elf_view v;
     const char *ewhy = NULL;
     if (!img || elf_open(&v, img, ilen, &ewhy) != 0) {
@@ -505,7 +479,7 @@ static int inspect(int argc, char **argv)
     }
     const char *path = argv[1];
     size_t len;
-    uint8_t *buf = read_file(cmd, path, IMAGE_MAX + NB_BUNDLE_TOTAL_MAX, &len);
+    uint8_t *buf = nb_cmd_read_file(cmd, path, IMAGE_MAX + NB_BUNDLE_TOTAL_MAX, &len);
     if (!buf)
         return 1;
     const uint8_t *b = buf;
@@ -671,7 +645,7 @@ static int iso(int argc, char **argv)
         image = defimg;
     }
     size_t len;
-    uint8_t *buf = read_file("iso", image, IMAGE_MAX + NB_BUNDLE_TOTAL_MAX, &len);
+    uint8_t *buf = nb_cmd_read_file(cmd, image, IMAGE_MAX + NB_BUNDLE_TOTAL_MAX, &len);
     if (!buf)
         return 1;
     struct elf_view v;
@@ -706,11 +680,11 @@ static int iso(int argc, char **argv)
         goto done;
     }
     snprintf(path, sizeof path, "%s/root/boot/neoboot.elf", dir);
-    if (write_file("iso", path, buf, len, NULL, 0, 0644) != 0)
+    if (write_file(cmd, path, buf, len, NULL, 0, 0644) != 0)
         goto done;
     if (module) {
         size_t mlen;
-        uint8_t *mb = read_file("iso", module, NB_BUNDLE_TOTAL_MAX, &mlen);
+        uint8_t *mb = nb_cmd_read_file(cmd, module, NB_BUNDLE_TOTAL_MAX, &mlen);
         if (!mb)
             goto done;
         struct nb_bundle mbd;
@@ -722,7 +696,7 @@ static int iso(int argc, char **argv)
             goto done;
         }
         snprintf(path, sizeof path, "%s/root/boot/app", dir);
-        int wrc = write_file("iso", path, mb, mlen, NULL, 0, 0644);
+        int wrc = write_file(cmd, path, mb, mlen, NULL, 0, 0644);
         free(mb);
         if (wrc != 0)
             goto done;
@@ -745,7 +719,7 @@ static int iso(int argc, char **argv)
              "}\n",
              timeout, quoted, module ? "    module2 /boot/app\n" : "");
     snprintf(path, sizeof path, "%s/root/boot/grub/grub.cfg", dir);
-    if (write_file("iso", path, cfg, strlen(cfg), NULL, 0, 0644) != 0)
+    if (write_file(cmd, path, cfg, strlen(cfg), NULL, 0, 0644) != 0)
         goto done;
     if (access("/usr/lib/grub/i386-pc", R_OK) != 0 ||
         access("/usr/lib/grub/x86_64-efi", R_OK) != 0)

@@ -89,36 +89,12 @@ static void usage(void)
 /* "[udp:|tcp:][ADDR:]HOST:GUEST" -> ",hostfwd=tcp:ADDR:HOST-:GUEST" */
 static int add_forward(char *buf, size_t len, const char *spec)
 {
-    const char *proto = "tcp", *p = spec;
-    if (strncmp(p, "udp:", 4) == 0) {
-        proto = "udp";
-        p += 4;
-    } else if (strncmp(p, "tcp:", 4) == 0) {
-        p += 4;
-    }
-    char addr[64] = "127.0.0.1";
-    const char *first = strchr(p, ':'), *last = strrchr(p, ':');
-    if (!last)
-        return -1;
-    const char *ports = p;
-    if (first != last) {
-        size_t n = (size_t)(first - p);
-        if (n == 0 || n >= sizeof addr)
-            return -1;
-        memcpy(addr, p, n);
-        addr[n] = 0;
-        ports = first + 1;
-    }
-    char *end;
-    unsigned long hp = strtoul(ports, &end, 10);
-    if (end != last || hp == 0 || hp > 65535)
-        return -1;
-    unsigned long gp = strtoul(last + 1, &end, 10);
-    if (*end || gp == 0 || gp > 65535)
+    struct nb_cmd_forward f;
+    if (nb_cmd_parse_forward(spec, &f) != 0)
         return -1;
     size_t used = strlen(buf);
-    if ((size_t)snprintf(buf + used, len - used, ",hostfwd=%s:%s:%lu-:%lu", proto, addr, hp,
-                         gp) >= len - used)
+    if ((size_t)snprintf(buf + used, len - used, ",hostfwd=%s:%s:%u-:%u", f.udp ? "udp" : "tcp",
+                         f.addr, f.host, f.guest) >= len - used)
         return -1;
     return 0;
 }

@@ -44,31 +44,6 @@ static void on_signal(int sig)
     nb_loop_interrupt();
 }
 
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "neoboot run: cannot open %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 30)) {
-        fprintf(stderr, "neoboot run: %s is not a regular file of at most 1 GiB\n", path);
-        fclose(f);
-        return NULL;
-    }
-    uint8_t *b = malloc((size_t)st.st_size + 1);
-    size_t n = b ? fread(b, 1, (size_t)st.st_size, f) : 0;
-    fclose(f);
-    if (!b || n != (size_t)st.st_size) {
-        fprintf(stderr, "neoboot run: cannot read %s\n", path);
-        free(b);
-        return NULL;
-    }
-    *len = n;
-    return b;
-}
-
 /* --- WASI stdio and sleeping on the event loop --- */
 
 static long io_write(void *io, int fd, const void *buf, size_t len)
@@ -276,7 +251,7 @@ int nb_cmd_run(int argc, char **argv)
     const char *path = argv[i];
 
     size_t len;
-    uint8_t *bytes = read_file(path, &len);
+    uint8_t *bytes = nb_cmd_read_file("run", path, 1u << 30, &len);
     if (!bytes)
         return 1;
     struct nb_instance in;
@@ -284,12 +259,7 @@ int nb_cmd_run(int argc, char **argv)
         free(bytes);
         return 1;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    nb_instance_catch_signals_to(on_signal); /* Ctrl-C also stops the app */
 
     /* The shared runner (src/boot/runner.c) does the rest, as on pc. */
     struct nb_run_opts ro;

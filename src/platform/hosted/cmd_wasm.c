@@ -43,45 +43,10 @@ static void on_interrupt(int sig)
     nb_platform_wake();
 }
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "neoboot wasm: cannot open %s: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *b = malloc(cap);
-    for (;;) {
-        if (!b) {
-            fclose(f);
-            fprintf(stderr, "neoboot wasm: out of memory reading %s\n", path);
-            return NULL;
-        }
-        n += fread(b + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        cap *= 2;
-        uint8_t *nb = realloc(b, cap);
-        if (!nb)
-            free(b);
-        b = nb;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        fprintf(stderr, "neoboot wasm: error reading %s\n", path);
-        free(b);
-        return NULL;
-    }
-    *len = n;
-    return b;
-}
-
 static nb_wasm_module *load(const char *path)
 {
     size_t len;
-    uint8_t *bytes = read_all(path, &len);
+    uint8_t *bytes = nb_cmd_read_file("wasm", path, 1u << 30, &len);
     if (!bytes)
         return NULL;
     struct nb_wasm_error err;

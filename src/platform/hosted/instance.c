@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "instance.h"
 
+#include "commands.h"
+
 #include "hosted.h"
 #include "hvbridge.h"
 #include "pcap.h"
@@ -143,9 +145,14 @@ static void on_signal(int sig)
 
 void nb_instance_catch_signals(void)
 {
+    nb_instance_catch_signals_to(on_signal);
+}
+
+void nb_instance_catch_signals_to(void (*handler)(int))
+{
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
+    sa.sa_handler = handler;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -155,36 +162,10 @@ void nb_instance_catch_signals(void)
 /* "[udp:|tcp:][ADDR:]HOST:GUEST" */
 static int add_forward(struct nb_instance *in, const char *spec)
 {
-    bool udp = false;
-    const char *p = spec;
-    if (strncmp(p, "udp:", 4) == 0) {
-        udp = true;
-        p += 4;
-    } else if (strncmp(p, "tcp:", 4) == 0) {
-        p += 4;
-    }
-    char addr[64] = "127.0.0.1";
-    const char *last = strrchr(p, ':');
-    if (!last)
+    struct nb_cmd_forward f;
+    if (nb_cmd_parse_forward(spec, &f) != 0)
         return NB_EINVAL;
-    const char *first = strchr(p, ':');
-    const char *ports = p;
-    if (first != last) {
-        size_t n = (size_t)(first - p);
-        if (n == 0 || n >= sizeof addr)
-            return NB_EINVAL;
-        memcpy(addr, p, n);
-        addr[n] = 0;
-        ports = first + 1;
-    }
-    char *end;
-    unsigned long hp = strtoul(ports, &end, 10);
-    if (end != last || hp == 0 || hp > 65535)
-        return NB_EINVAL;
-    unsigned long gp = strtoul(last + 1, &end, 10);
-    if (*end || gp == 0 || gp > 65535)
-        return NB_EINVAL;
-    return nb_slirp_forward(in->eth, udp, addr, (uint16_t)hp, (uint16_t)gp);
+    return nb_slirp_forward(in->eth, f.udp, f.addr, f.host, f.guest);
 }
 
 static int parse_prefixed(const char *text, struct nb_addr *a, unsigned *prefix)

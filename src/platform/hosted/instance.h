@@ -69,5 +69,7 @@ void nb_instance_serve_console(struct nb_instance *in, bool always);
 
 /* Ctrl-C interrupts blocking calls (nb_loop_interrupt). */
 void nb_instance_catch_signals(void);
+/* The same with another handler for SIGINT and SIGTERM (SIGPIPE ignored). */
+void nb_instance_catch_signals_to(void (*handler)(int));
 
 #endif

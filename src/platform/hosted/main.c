@@ -6,8 +6,10 @@
 
 #include <neoboot/log.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int nb_cmd_demo(int argc, char **argv);
@@ -73,6 +75,74 @@ int nb_cmd_usage_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\n(see 'neoboot %s --help')\n", cmd);
     return 2;
+}
+
+uint8_t *nb_cmd_read_file(const char *who, const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "neoboot %s: cannot open %s: %s\n", who, path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *b = NULL;
+    for (;;) {
+        uint8_t *nb = realloc(b, cap + 1);
+        if (!nb) {
+            fprintf(stderr, "neoboot %s: out of memory reading %s\n", who, path);
+            break;
+        }
+        b = nb;
+        n += fread(b + n, 1, cap - n, f);
+        if (n < cap) {
+            if (ferror(f)) {
+                fprintf(stderr, "neoboot %s: cannot read %s: %s\n", who, path, strerror(errno));
+                break;
+            }
+            fclose(f);
+            *len = n;
+            return b;
+        }
+        if (cap > max) {
+            fprintf(stderr, "neoboot %s: %s is larger than %zu MiB\n", who, path, max >> 20);
+            break;
+        }
+        cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+    }
+    fclose(f);
+    free(b);
+    return NULL;
+}
+
+int nb_cmd_parse_forward(const char *spec, struct nb_cmd_forward *f)
+{
+    const char *p = spec;
+    f->udp = strncmp(p, "udp:", 4) == 0;
+    if (f->udp || strncmp(p, "tcp:", 4) == 0)
+        p += 4;
+    snprintf(f->addr, sizeof f->addr, "127.0.0.1");
+    const char *first = strchr(p, ':'), *last = strrchr(p, ':');
+    if (!last)
+        return -1;
+    const char *ports = p;
+    if (first != last) {
+        size_t n = (size_t)(first - p);
+        if (n == 0 || n >= sizeof f->addr)
+            return -1;
+        memcpy(f->addr, p, n);
+        f->addr[n] = 0;
+        ports = first + 1;
+    }
+    char *end;
+    unsigned long hp = strtoul(ports, &end, 10);
+    if (end != last || hp == 0 || hp > 65535)
+        return -1;
+    unsigned long gp = strtoul(last + 1, &end, 10);
+    if (*end || gp == 0 || gp > 65535)
+        return -1;
+    f->host = (uint16_t)hp;
+    f->guest = (uint16_t)gp;
+    return 0;
 }
 
 int main(int argc, char **argv)
