@@ -148,7 +148,9 @@ def main():
             try:
                 t_prompt, _ = vm.wait(r"Press Ctrl-B for the iPXE command line", 60)
                 t_up, _ = vm.wait(r"Configuring \(net0 [0-9a-f:]+\)\.*\s*ok", 60)
-                t_hand, _ = vm.wait(r"^HANDOFF", 120)
+                # the line's end may be lost: Linux resets the terminal right
+                # after it on the same serial line
+                t_hand, _ = vm.wait(r"^HANDO", 120)
                 t_init, _ = vm.wait(MARKER, 180)
                 # the prompt's line ends when its wait does: the wait is from
                 # the line before it (the feature list)

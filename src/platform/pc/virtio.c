@@ -153,6 +153,12 @@ int nb_virtq_add(struct nb_virtq *vq, void *buf, uint32_t len,
     return 0;
 }
 
+void nb_virtq_irq(struct nb_virtq *vq, bool on)
+{
+    *(volatile uint16_t *)&vq->avail->flags = on ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 void nb_virtq_kick(struct nb_virtq *vq)
 {
     if (!vq->pending_kick)

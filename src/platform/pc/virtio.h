@@ -168,6 +168,9 @@ int nb_virtq_init(struct nb_virtio_dev *d, struct nb_virtq *vq, unsigned idx,
                   unsigned want);
 /* Free the rings (after a device reset). Cookies are not touched. */
 void nb_virtq_fini(struct nb_virtq *vq);
+/* Ask the device for used-buffer interrupts on vq, or not
+ * (VRING_AVAIL_F_NO_INTERRUPT: a hint the device may ignore). */
+void nb_virtq_irq(struct nb_virtq *vq, bool on);
 
 /* Queue one buffer (one descriptor); the device reads it, or writes it if
  * device_writes. cookie comes back from nb_virtq_get. 0 or NB_ENOSPC.
