@@ -9,7 +9,11 @@
  *
  * Like virtio-net (virtio_net.c): a sent packet belongs to the driver until
  * the NIC reports it done (DD in its descriptor) and is freed then; a full
- * ring says NB_ENOBUFS and nb_iface_tx_ready() follows; received frames go
+ * ring says NB_ENOBUFS and nb_iface_tx_ready() follows (transmit
+ * completions do not interrupt, except while the ring is full: a download's
+ * ACKs would otherwise cost an interrupt each; completed packets are freed
+ * on the next send, each receive pass, or a timer at most 10 ms after a
+ * send); received frames go
  * to the core with nb_iface_rx_or_drop() and each receive buffer is
  * replaced at once (when memory is short, the frame is dropped and its
  * buffer reused, so the ring never empties). Interrupts are INTx through
@@ -80,7 +84,8 @@ NB_LOG_MODULE(e1000);
 #define ICR_RXDMT0 (1u << 4)
 #define ICR_RXO (1u << 6)
 #define ICR_RXT0 (1u << 7)
-#define IMS_WANT (ICR_TXDW | ICR_LSC | ICR_RXDMT0 | ICR_RXO | ICR_RXT0)
+/* no TXDW: transmit completions are reclaimed lazily (as in virtio_net.c) */
+#define IMS_WANT (ICR_LSC | ICR_RXDMT0 | ICR_RXO | ICR_RXT0)
 
 #define DESC_DD 0x01
 #define DESC_EOP 0x02
@@ -94,6 +99,7 @@ NB_LOG_MODULE(e1000);
 #define FRAME_MAX 1518
 #define POLL_BUDGET 256
 #define TX_WATCHDOG_NS (10 * NB_NS_PER_MS)
+#define TX_RECLAIM_NS (10 * NB_NS_PER_MS)
 #define MAX_NICS 8
 
 struct rx_desc {
@@ -241,21 +247,23 @@ static bool reclaim_tx(struct e1000 *e)
     }
     if (e->tx_blocked && (e->tx_tail + 1) % TX_RING != e->tx_clean) {
         e->tx_blocked = false;
-        nb_timer_cancel(&e->tx_timer);
+        wr(e, R_IMC, ICR_TXDW);
         nb_iface_tx_ready(&e->ifc);
     }
     return any;
 }
 
+/* The lazy reclaim, and the watchdog while the ring is full. */
 static void tx_timer_fn(struct nb_timer *t)
 {
     struct e1000 *e = NB_CONTAINER_OF(t, struct e1000, tx_timer);
-    if (!e->running || !e->tx_blocked)
+    if (!e->running)
         return;
-    if (reclaim_tx(e))
+    bool blocked = e->tx_blocked;
+    if (reclaim_tx(e) && blocked)
         e->st.tx_watchdog++;
-    if (e->tx_blocked)
-        nb_timer_arm_in(&e->tx_timer, TX_WATCHDOG_NS);
+    if (e->tx_clean != e->tx_tail) /* still some in flight */
+        nb_timer_arm_in(&e->tx_timer, e->tx_blocked ? TX_WATCHDOG_NS : TX_RECLAIM_NS);
 }
 
 static void rx_give(struct e1000 *e, unsigned i, struct nb_pkt *p)
@@ -458,10 +466,17 @@ static int e1000_send(struct nb_iface *ifc, struct nb_pkt *pkt)
     if (next == e->tx_clean)
         reclaim_tx(e);
     if (next == e->tx_clean) {
-        e->tx_blocked = true;
-        if (!nb_timer_armed(&e->tx_timer))
+        /* full: completions interrupt until there is room; look once more
+         * after asking, for one that completed in between */
+        wr(e, R_IMS, ICR_TXDW);
+        reclaim_tx(e);
+        if (next == e->tx_clean) {
+            e->tx_blocked = true;
+            nb_timer_cancel(&e->tx_timer);
             nb_timer_arm_in(&e->tx_timer, TX_WATCHDOG_NS);
-        return NB_ENOBUFS;
+            return NB_ENOBUFS;
+        }
+        wr(e, R_IMC, ICR_TXDW);
     }
     struct tx_desc *d = &e->tx[e->tx_tail];
     d->addr = (uint64_t)(uintptr_t)pkt->data;
@@ -474,6 +489,8 @@ static int e1000_send(struct nb_iface *ifc, struct nb_pkt *pkt)
     e->tx_tail = next;
     barrier();
     wr(e, R_TDT, next);
+    if (!nb_timer_armed(&e->tx_timer))
+        nb_timer_arm_in(&e->tx_timer, TX_RECLAIM_NS);
     return 0;
 }
 
@@ -542,6 +559,8 @@ void nb_pc_e1000_print(void (*print)(void *arg, const char *line), void *arg)
     char line[200];
     for (unsigned i = 0; i < nnics; i++) {
         struct e1000 *e = nics[i];
+        if (e->running)
+            reclaim_tx(e); /* completions as of now, not as of the lazy timer */
         unsigned busy = (e->tx_tail + TX_RING - e->tx_clean) % TX_RING;
         snprintf(line, sizeof line,
                  "%s: e1000 %s irqs %llu, tx done %llu (watchdog %llu), rx errors %llu, "
